@@ -1,0 +1,189 @@
+"""Audio input/output, resampling and channel layouts.
+
+Internally ipysvs holds audio as ``float32`` arrays shaped ``(channels, samples)`` at a sample rate in
+Hz. Public functions accept the layouts users actually have -- ``(samples,)`` mono, ``(channels,
+samples)`` as librosa and torch use, or ``(samples, channels)`` as soundfile returns -- and give results
+back in the same layout through :class:`Layout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioFileError, ParameterError
+
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 64
+WRITABLE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a user's array stores its samples, so results can be returned in the same shape.
+
+    Attributes:
+        ndim: 1 for a mono vector, 2 for a matrix.
+        channels_first: for 2-D arrays, True when the array is ``(channels, samples)``.
+        dtype: the caller's floating dtype (integer input is returned as float32).
+    """
+
+    ndim: int
+    channels_first: bool
+    dtype: np.dtype
+
+    def restore(self, samples: np.ndarray) -> np.ndarray:
+        """Turn internal ``(channels, samples)`` audio back into the caller's layout and dtype."""
+        out = samples[0] if self.ndim == 1 else (samples if self.channels_first else samples.T)
+        return np.ascontiguousarray(out, dtype=self.dtype)
+
+
+def validate_sample_rate(sr: object) -> int:
+    """Check that ``sr`` is a whole number of Hz in the supported range and return it as ``int``."""
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating)):
+        raise ParameterError(f"sample rate must be a number of Hz, got {type(sr).__name__}")
+    if not np.isfinite(sr) or float(sr) != int(sr):
+        raise ParameterError(f"sample rate must be a whole number of Hz, got {sr!r}")
+    if not MIN_SAMPLE_RATE <= int(sr) <= MAX_SAMPLE_RATE:
+        raise ParameterError(
+            f"sample rate {int(sr)} Hz is outside the supported {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
+    return int(sr)
+
+
+def as_channels_first(audio: object) -> tuple[np.ndarray, Layout]:
+    """Validate a user's audio array and return it as float32 ``(channels, samples)`` plus its layout.
+
+    The time axis of a 2-D array is the longer one (no real recording has more channels than
+    samples); a square array is ambiguous and rejected.
+
+    Raises:
+        ParameterError: not a numeric array, not 1-D/2-D, empty, ambiguous, too many channels, or
+            containing NaN/inf.
+    """
+    array = np.asarray(audio)
+    if array.dtype.kind not in "fiu" or array.dtype.kind == "b":
+        raise ParameterError(f"audio must be a numeric array, got dtype {array.dtype}")
+    if array.ndim not in (1, 2):
+        raise ParameterError(
+            "audio must be 1-D (samples,) or 2-D (channels, samples) / (samples, channels); "
+            f"got shape {array.shape}"
+        )
+    if array.size == 0:
+        raise ParameterError(f"audio is empty (shape {array.shape}): there is nothing to separate")
+    dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float32)
+    if array.ndim == 1:
+        samples = array[np.newaxis, :]
+        layout = Layout(1, True, dtype)
+    else:
+        if array.shape[0] == array.shape[1]:
+            raise ParameterError(
+                f"audio of shape {array.shape} is ambiguous: cannot tell channels from samples"
+            )
+        channels_first = array.shape[0] < array.shape[1]
+        samples = array if channels_first else array.T
+        layout = Layout(2, channels_first, dtype)
+    if samples.shape[0] > MAX_CHANNELS:
+        raise ParameterError(f"audio has {samples.shape[0]} channels; at most {MAX_CHANNELS} are supported")
+    samples = _to_float32(samples, array.dtype)
+    if not np.isfinite(samples).all():
+        raise ParameterError("audio contains NaN or infinite samples; clean or clip it first")
+    return samples, layout
+
+
+def _to_float32(samples: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Convert integer PCM to float32 in [-1, 1); floats are cast unchanged."""
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        scale = float(max(-info.min, info.max + 1))
+        offset = (info.max + 1) / 2 if dtype.kind == "u" else 0.0
+        return ((samples.astype(np.float64) - offset) / scale).astype(np.float32)
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample ``(channels, samples)`` audio from ``sr_in`` to ``sr_out`` Hz with soxr (high quality).
+
+    Returns an array of ``round(n * sr_out / sr_in)`` samples per channel.
+    """
+    if sr_in == sr_out:
+        return samples
+    import soxr
+
+    return np.ascontiguousarray(soxr.resample(samples.T, sr_in, sr_out, quality="HQ").T, dtype=np.float32)
+
+
+def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """Trim or zero-pad ``(channels, samples)`` audio to exactly ``length`` samples."""
+    if samples.shape[1] >= length:
+        return samples[:, :length]
+    return np.pad(samples, ((0, 0), (0, length - samples.shape[1])))
+
+
+def read(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 ``(channels, samples)`` at its own sample rate.
+
+    Uses soundfile (wav, flac, ogg, mp3, aiff, ...) and falls back to librosa/audioread for other
+    containers that ffmpeg can decode.
+
+    Raises:
+        AudioFileError: the file is missing, not decodable audio, or holds no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such file")
+    try:
+        samples, sr = _read_soundfile(path)
+    except Exception as soundfile_error:
+        try:
+            samples, sr = _read_librosa(path)
+        except Exception:
+            raise AudioFileError(f"{path}: not a readable audio file ({soundfile_error})") from None
+    if samples.shape[1] == 0:
+        raise AudioFileError(f"{path}: the file holds no audio samples (zero length)")
+    if not np.isfinite(samples).all():
+        raise AudioFileError(f"{path}: the file contains NaN or infinite samples")
+    try:
+        validate_sample_rate(sr)
+    except ParameterError as error:
+        raise AudioFileError(f"{path}: {error}") from None
+    return samples, sr
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile
+
+    data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(data.T), int(sr)
+
+
+def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
+    import librosa
+
+    data, sr = librosa.load(str(path), sr=None, mono=False)
+    return np.atleast_2d(data).astype(np.float32), int(sr)
+
+
+def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
+    """Write ``(channels, samples)`` float audio to a .wav (32-bit float) or .flac (24-bit) file.
+
+    Raises:
+        AudioFileError: unsupported extension or the folder is not writable.
+    """
+    import soundfile
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE_FORMATS:
+        raise AudioFileError(f"{path}: can only write {', '.join(WRITABLE_FORMATS)} files")
+    subtype = "FLOAT" if suffix == ".wav" else "PCM_24"
+    data = samples.T if suffix == ".wav" else np.clip(samples.T, -1.0, 1.0)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(str(path), data, sr, format=WRITABLE_FORMATS[suffix], subtype=subtype)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+        raise AudioFileError(f"{path}: cannot write ({error})") from None
+    return path

@@ -1,0 +1,162 @@
+"""The separation U-Net of Jansson et al. (2017) in the layout of Spleeter's pretrained models.
+
+Shapes follow Spleeter: a network sees a magnitude spectrogram patch ``(batch, channels, frames,
+bins)`` with 2 (stereo) channels, frames a multiple of 64 (512 in Spleeter's patches) and 1024 bins
+(0..11 kHz at 44.1 kHz with a 4096-point STFT). It returns a soft mask of the same shape in ``[0, 1]``.
+
+The encoder has six blocks of zero-pad (1, 2, 1, 2), 5x5 stride-2 convolution, batch norm (eps 1e-3)
+and leaky ReLU 0.2. The decoder has six blocks of 5x5 stride-2 transposed convolution, crop (1, 2, 1, 2),
+ReLU, batch norm, with 50 % dropout in the first three; skip connections carry the encoder's
+*pre-normalisation* convolution outputs, as in Spleeter. A 4x4 convolution with dilation 2 and a sigmoid
+produce the mask.
+
+``extra_channels`` adds conditioning inputs (for example an F0 saliency rendered on the same
+frames x bins grid) to the first convolution. Their weights start at zero, so a network loaded with
+pretrained weights computes exactly the pretrained mask until it is trained.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+ENCODER_WIDTHS = (16, 32, 64, 128, 256, 512)
+DECODER_DROPOUT_BLOCKS = 3
+BATCH_NORM_EPS = 1e-3
+BATCH_NORM_MOMENTUM = 0.01
+LEAKY_SLOPE = 0.2
+FRAME_MULTIPLE = 2 ** len(ENCODER_WIDTHS)
+
+
+class EncoderBlock(nn.Module):
+    """Pad (1, 2, 1, 2), 5x5 stride-2 conv, batch norm, leaky ReLU. Halves frames and bins."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=5, stride=2)
+        self.norm = nn.BatchNorm2d(out_channels, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(conv_output, activation)``; the first feeds the skip connection."""
+        conv = self.conv(functional.pad(x, (1, 2, 1, 2)))
+        return conv, functional.leaky_relu(self.norm(conv), LEAKY_SLOPE)
+
+
+# For each output parity (0 = even, 1 = odd row/column of the cropped output), the taps of the 5-tap
+# transposed kernel met by a 3-tap correlation over inputs (m-1, m, m+1); None is a zero tap.
+_SUBPIXEL_TAPS = {0: (3, 1, None), 1: (4, 2, 0)}
+
+
+def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
+    """Rewrite a stride-2 5x5 transposed-conv kernel as a 3x3 conv kernel for :func:`pixel_shuffle`.
+
+    ``conv_transpose2d(x, w, stride=2)[..., 1:-2, 1:-2]`` equals
+    ``pixel_shuffle(conv2d(x, subpixel_weight(w), padding=1), 2)``: each of the four output phases is a
+    small ordinary convolution, which oneDNN runs much faster than a transposed one on the CPU.
+
+    Args:
+        weight: ``(in_channels, out_channels, 5, 5)`` transposed-convolution kernel.
+
+    Returns:
+        ``(4 * out_channels, in_channels, 3, 3)`` kernel, channels ordered ``(out, row phase, col phase)``.
+    """
+    kernel = weight.transpose(0, 1)
+    zero = torch.zeros_like(kernel[..., :1, :1])
+    phases = []
+    for row_phase in (0, 1):
+        for col_phase in (0, 1):
+            rows = [
+                torch.cat(
+                    [
+                        zero if r is None or c is None else kernel[..., r : r + 1, c : c + 1]
+                        for c in _SUBPIXEL_TAPS[col_phase]
+                    ],
+                    dim=-1,
+                )
+                for r in _SUBPIXEL_TAPS[row_phase]
+            ]
+            phases.append(torch.cat(rows, dim=-2))
+    return torch.stack(phases, dim=1).reshape(-1, kernel.shape[1], 3, 3)
+
+
+class DecoderBlock(nn.Module):
+    """5x5 stride-2 transposed conv, crop (1, 2, 1, 2), ReLU, batch norm, optional dropout.
+
+    The parameters are those of an ``nn.ConvTranspose2d`` (as in the checkpoint); the computation uses
+    the equivalent sub-pixel convolution (:func:`subpixel_weight`), cached while the weights are
+    unchanged and no gradient is needed.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, dropout: bool) -> None:
+        super().__init__()
+        self.deconv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=5, stride=2)
+        self.norm = nn.BatchNorm2d(out_channels, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
+        self.dropout = nn.Dropout(0.5) if dropout else nn.Identity()
+        self._cached_kernel: tuple[tuple[int, int], torch.Tensor] | None = None
+
+    def _kernel(self) -> torch.Tensor:
+        weight = self.deconv.weight
+        if torch.is_grad_enabled() and weight.requires_grad:
+            return subpixel_weight(weight)
+        key = (weight.data_ptr(), weight._version)
+        if self._cached_kernel is None or self._cached_kernel[0] != key:
+            with torch.no_grad():
+                self._cached_kernel = (key, subpixel_weight(weight))
+        return self._cached_kernel[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Double frames and bins of ``x``."""
+        bias = self.deconv.bias.repeat_interleave(4)
+        up = functional.pixel_shuffle(functional.conv2d(x, self._kernel(), bias, padding=1), 2)
+        return self.dropout(self.norm(functional.relu(up)))
+
+
+class SeparationUNet(nn.Module):
+    """Spleeter's U-Net predicting one source's soft mask from a mixture magnitude patch.
+
+    Args:
+        audio_channels: channels of the magnitude input and of the mask (2 for Spleeter).
+        extra_channels: conditioning channels concatenated to the input (zero-initialised weights).
+    """
+
+    def __init__(self, audio_channels: int = 2, extra_channels: int = 0) -> None:
+        super().__init__()
+        self.audio_channels = audio_channels
+        self.extra_channels = extra_channels
+        widths = (audio_channels + extra_channels, *ENCODER_WIDTHS)
+        self.encoder = nn.ModuleList(EncoderBlock(a, b) for a, b in itertools.pairwise(widths))
+        decoder_out = (*reversed(ENCODER_WIDTHS[:-1]), 1)
+        decoder_in = (ENCODER_WIDTHS[-1], *(2 * c for c in decoder_out[:-1]))
+        self.decoder = nn.ModuleList(
+            DecoderBlock(a, b, dropout=i < DECODER_DROPOUT_BLOCKS)
+            for i, (a, b) in enumerate(zip(decoder_in, decoder_out, strict=True))
+        )
+        self.mask_head = nn.Conv2d(1, audio_channels, kernel_size=4, dilation=2, padding=3)
+        if extra_channels:
+            with torch.no_grad():
+                self.encoder[0].conv.weight[:, audio_channels:].zero_()
+
+    def forward(self, magnitude: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """Compute the soft mask.
+
+        Args:
+            magnitude: ``(batch, audio_channels, frames, bins)`` mixture magnitudes; frames and bins
+                must be multiples of 64.
+            extra: ``(batch, extra_channels, frames, bins)`` conditioning, required iff
+                ``extra_channels > 0``.
+
+        Returns:
+            ``(batch, audio_channels, frames, bins)`` mask in ``[0, 1]``.
+        """
+        x = magnitude if extra is None else torch.cat([magnitude, extra], dim=1)
+        skips = []
+        for block in self.encoder:
+            conv, x = block(x)
+            skips.append(conv)
+        x = skips.pop()  # Spleeter feeds the last block's conv output, not its activation
+        for index, block in enumerate(self.decoder):
+            x = block(x if index == 0 else torch.cat([skips.pop(), x], dim=1))
+        return torch.sigmoid(self.mask_head(x))

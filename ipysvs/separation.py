@@ -1,0 +1,236 @@
+"""Whole-song separation with Spleeter's pretrained 2-stems U-Nets, chunk by chunk.
+
+The song is cut into overlapping patches of at most 512 frames (11.9 s). Each patch's vocal ratio
+mask ``m_v^2 / (m_v^2 + m_a^2)`` is computed from the two U-Nets, cross-faded linearly with its
+neighbours over the overlap, extended above 11 kHz, and applied to the mixture spectrum; the masked
+frames are overlap-added straight into the output (see :mod:`ipysvs.spectral`), so memory stays
+bounded by a few patches whatever the song's length. The accompaniment is the mixture minus the
+vocals, which is exactly what its ratio mask ``1 - vocal ratio`` gives and keeps ``vocals +
+accompaniment == mixture`` to float precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import audio as audio_io
+from .errors import ParameterError
+from .models.unet import FRAME_MULTIPLE, SeparationUNet
+from .spectral import MODEL_BINS, N_BINS, SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
+
+PATCH_FRAMES = 512
+OVERLAP_FRAMES = 64
+RATIO_EPS = 1e-10
+# the vocal ratio above 11 kHz is the mean ratio of the top bins below it (9.7..11 kHz)
+EXTENSION_SOURCE_BINS = 128
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One network input: frames ``start .. start + length - 1`` and their cross-fade weights.
+
+    Attributes:
+        start: first frame.
+        length: frames, a multiple of 64.
+        weights: ``(length,)`` float32 weights; over the whole song the weights of all patches sum to 1.
+    """
+
+    start: int
+    length: int
+    weights: torch.Tensor
+
+
+def plan_patches(
+    n_frames: int, *, patch_frames: int = PATCH_FRAMES, overlap: int = OVERLAP_FRAMES
+) -> list[Patch]:
+    """Tile ``n_frames`` frames with overlapping patches and complementary linear cross-fades.
+
+    The last patch is shortened to the next multiple of 64 frames past the song's end.
+    """
+    if n_frames <= 0:
+        raise ParameterError(f"cannot plan patches for {n_frames} frames")
+    if not 0 <= overlap <= patch_frames // 2 or patch_frames % FRAME_MULTIPLE:
+        raise ParameterError(
+            f"patches of {patch_frames} frames (a multiple of {FRAME_MULTIPLE}) need an overlap in "
+            f"0..{patch_frames // 2}, got {overlap}"
+        )
+    starts = [0]
+    while starts[-1] + patch_frames < n_frames:
+        starts.append(starts[-1] + patch_frames - overlap)
+    fade_in = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap
+    patches = []
+    for index, start in enumerate(starts):
+        last = index == len(starts) - 1
+        length = patch_frames if not last else -(-(n_frames - start) // FRAME_MULTIPLE) * FRAME_MULTIPLE
+        weights = torch.ones(length)
+        if index > 0 and overlap:
+            weights[:overlap] = fade_in
+        if not last and overlap:
+            weights[length - overlap :] = fade_in.flip(0)
+        patches.append(Patch(start, length, weights))
+    return patches
+
+
+class Separator:
+    """Spleeter 2-stems separation of whole songs.
+
+    Args:
+        vocals: the vocals U-Net (pretrained weights by default).
+        accompaniment: the accompaniment U-Net (pretrained weights by default).
+        overlap_frames: frames shared by consecutive 512-frame patches (cross-faded).
+
+    Example:
+        >>> separator = Separator()                       # doctest: +SKIP
+        >>> vocals, accompaniment = separator.separate(mixture, 44100)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        vocals: SeparationUNet | None = None,
+        accompaniment: SeparationUNet | None = None,
+        *,
+        overlap_frames: int = OVERLAP_FRAMES,
+    ) -> None:
+        from .models.weights import load_pretrained_unet
+
+        self.vocals_net = (vocals or load_pretrained_unet("vocals")).eval()
+        self.accompaniment_net = (accompaniment or load_pretrained_unet("accompaniment")).eval()
+        self.overlap_frames = overlap_frames
+
+    def vocal_ratio(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """Spleeter's vocal ratio mask for a patch.
+
+        Args:
+            magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes.
+
+        Returns:
+            ``(batch, 2, frames, 1024)`` ratio in ``[0, 1]``.
+        """
+        vocals = (self.vocals_net(magnitude) * magnitude) ** 2
+        accompaniment = (self.accompaniment_net(magnitude) * magnitude) ** 2
+        return (vocals + RATIO_EPS / 2) / (vocals + accompaniment + RATIO_EPS)
+
+    def separate(
+        self, audio: object, sr: int, *, progress: ProgressCallback | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Separate a mixture into vocals and accompaniment.
+
+        Args:
+            audio: mixture, ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``.
+            sr: its sample rate in Hz (8..192 kHz).
+            progress: called as ``progress(done, total)`` in patches.
+
+        Returns:
+            ``(vocals, accompaniment)``, each shaped and typed like ``audio``, at rate ``sr``; they sum
+            to the mixture.
+        """
+        samples, layout = audio_io.as_channels_first(audio)
+        sr = audio_io.validate_sample_rate(sr)
+        vocals = self.separate_channels(samples, sr, progress=progress)
+        return layout.restore(vocals), layout.restore(samples - vocals)
+
+    def separate_channels(
+        self, samples: np.ndarray, sr: int, *, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        """Vocals of ``(channels, samples)`` float32 audio at ``sr`` Hz, same shape and rate.
+
+        Channels are separated in stereo pairs (0, 1), (2, 3), ...; a lone channel is separated as
+        dual mono and its two vocal channels averaged.
+        """
+        resampled = audio_io.resample(samples, sr, SAMPLE_RATE)
+        groups = [list(range(c, min(c + 2, samples.shape[0]))) for c in range(0, samples.shape[0], 2)]
+        total = sum(
+            len(plan_patches(frame_count(resampled.shape[1]), overlap=self.overlap_frames)) for _ in groups
+        )
+        done = 0
+        vocals = np.empty_like(resampled)
+
+        def step() -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+        for group in groups:
+            stereo = torch.from_numpy(
+                resampled[group[0] : group[0] + 2] if len(group) == 2 else resampled[group * 2]
+            )
+            separated = self._separate_stereo(stereo, step).numpy()
+            vocals[group] = separated if len(group) == 2 else separated.mean(axis=0, keepdims=True)
+        return audio_io.fit_length(audio_io.resample(vocals, SAMPLE_RATE, sr), samples.shape[1])
+
+    def _separate_stereo(self, stereo: torch.Tensor, step: Callable[[], None]) -> torch.Tensor:
+        """Vocals of ``(2, samples)`` float32 audio at 44.1 kHz."""
+        window = hann_window()
+        output = OverlapAdd(2, stereo.shape[1])
+        with torch.inference_mode():
+            for patch, spectrum in self._patch_spectra(stereo, window):
+                magnitude = spectrum[:, :MODEL_BINS].abs().transpose(1, 2).unsqueeze(0)
+                ratio = self.vocal_ratio(magnitude)[0].transpose(1, 2)
+                output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
+                step()
+        return output.result()
+
+    def _patch_spectra(
+        self, stereo: torch.Tensor, window: torch.Tensor
+    ) -> Iterator[tuple[Patch, torch.Tensor]]:
+        """Each patch with its ``(2, 2049, length)`` spectrum; frames past the song's end are zero."""
+        n_frames = frame_count(stereo.shape[1])
+        for patch in plan_patches(n_frames, overlap=self.overlap_frames):
+            spectrum = stft_frames(stereo, patch.start, patch.start + patch.length, window)
+            spectrum[..., n_frames - patch.start :] = 0
+            yield patch, spectrum
+
+
+def extend_ratio(ratio: torch.Tensor) -> torch.Tensor:
+    """Extend a ``(channels, 1024, frames)`` ratio mask to all ``2049`` bins.
+
+    Bins above 11 kHz take, per frame and channel, the mean ratio of the top
+    ``EXTENSION_SOURCE_BINS`` modelled bins, so high-frequency content is split between the stems in
+    the same proportion as the band just below it instead of being dropped.
+    """
+    top = ratio[:, -EXTENSION_SOURCE_BINS:].mean(dim=1, keepdim=True)
+    return torch.cat([ratio, top.expand(-1, N_BINS - MODEL_BINS, -1)], dim=1)
+
+
+_default_separator: Separator | None = None
+
+
+def default_separator() -> Separator:
+    """The process-wide pretrained :class:`Separator`, loaded on first use."""
+    global _default_separator
+    if _default_separator is None:
+        _default_separator = Separator()
+    return _default_separator
+
+
+def separate(
+    audio: object, sr: int, *, progress: ProgressCallback | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Separate a mixture into ``(vocals, accompaniment)`` with the pretrained Spleeter 2-stems model.
+
+    Args:
+        audio: ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``; float or integer PCM.
+        sr: sample rate in Hz, 8000..192000.
+        progress: optional ``progress(done, total)`` callback.
+
+    Returns:
+        Two arrays shaped and typed like ``audio`` (integer input gives float32), at rate ``sr``.
+
+    Raises:
+        ParameterError: ``audio`` or ``sr`` is invalid.
+
+    Example:
+        >>> import numpy as np, ipysvs
+        >>> mixture = np.zeros((2, 44100), dtype=np.float32)
+        >>> vocals, accompaniment = ipysvs.separate(mixture, 44100)
+        >>> vocals.shape
+        (2, 44100)
+    """
+    return default_separator().separate(audio, sr, progress=progress)
