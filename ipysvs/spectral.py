@@ -19,6 +19,7 @@ N_FFT = 4096
 HOP = 1024
 MODEL_BINS = 1024
 N_BINS = N_FFT // 2 + 1
+OVERLAP = N_FFT // HOP  # frames covering each sample
 
 
 def hann_window() -> torch.Tensor:
@@ -85,12 +86,11 @@ class OverlapAdd:
             return
         spectrum = spectrum[..., lo - start : hi - start]
         frames = torch.fft.irfft(spectrum, n=N_FFT, dim=1) * self.window[:, None]
-        count = hi - lo
-        length = (count - 1) * HOP + N_FFT
-        summed = torch.nn.functional.fold(
-            frames, output_size=(1, length), kernel_size=(1, N_FFT), stride=(1, HOP)
-        )
-        self.buffer[:, lo * HOP : lo * HOP + length] += summed[:, 0, 0]
+        # hop = N_FFT / 4: frame j's q-th quarter lands on hop-block j + q of the padded timeline
+        quarters = frames.reshape(frames.shape[0], OVERLAP, HOP, hi - lo)
+        blocks = self.buffer.view(self.buffer.shape[0], -1, HOP)
+        for q in range(OVERLAP):
+            blocks[:, lo + q : hi + q] += quarters[:, q].transpose(1, 2)
 
     def result(self) -> torch.Tensor:
         """The waveform, ``(channels, n_samples)`` float32."""
@@ -101,8 +101,8 @@ class OverlapAdd:
 
 def _window_envelope(window: torch.Tensor, n_frames: int) -> torch.Tensor:
     """Sum of squared windows of ``n_frames`` frames on the padded timeline, ``(samples,)``."""
-    quarters = (window**2).reshape(N_FFT // HOP, HOP)
-    blocks = torch.zeros(n_frames + N_FFT // HOP - 1, HOP)
+    quarters = (window**2).reshape(OVERLAP, HOP)
+    blocks = torch.zeros(n_frames + OVERLAP - 1, HOP)
     for offset, quarter in enumerate(quarters):
         blocks[offset : offset + n_frames] += quarter
     return blocks.reshape(-1).clamp_min(1e-11)

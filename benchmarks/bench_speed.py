@@ -1,0 +1,75 @@
+"""Whole-process separation speed and peak memory: ``ipysvs separate`` vs the straightforward reference.
+
+Both run as fresh processes on the same song, interleaved (ours, reference, ours, ...) so that machine
+noise hits both alike; we report the median wall time of each, the speed-up ratio, real-time factors
+and peak resident memory (``ru_maxrss`` of the child).
+
+Usage:
+    python benchmarks/bench_speed.py [SONG] [--repeats 3]
+
+SONG defaults to ../shared/data/real/lets_go_fishin.ogg (133 s, 44.1 kHz stereo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import soundfile
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SONG = HERE.parents[1] / "shared" / "data" / "real" / "lets_go_fishin.ogg"
+
+
+def run_process(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; return (wall seconds, peak RSS in MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{command} failed: {process.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("song", nargs="?", type=Path, default=DEFAULT_SONG)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if not args.song.is_file():
+        raise SystemExit(f"{args.song} not found (needs ../shared/data)")
+    duration = soundfile.info(str(args.song)).duration
+    ipysvs = [sys.executable, "-m", "ipysvs.cli", "separate", "--quiet", str(args.song), "--out"]
+    reference = [sys.executable, str(HERE / "reference_separator.py"), str(args.song)]
+    results: dict[str, list[tuple[float, float]]] = {"ipysvs": [], "reference": []}
+    with tempfile.TemporaryDirectory() as out:
+        run_process([*ipysvs, out])  # warm the page cache and byte-code caches for both
+        for _ in range(args.repeats):
+            results["ipysvs"].append(run_process([*ipysvs, out]))
+            results["reference"].append(run_process([*reference, out]))
+    wall = {name: statistics.median(w for w, _ in runs) for name, runs in results.items()}
+    memory = {name: max(m for _, m in runs) for name, runs in results.items()}
+    print(f"song: {args.song.name}, {duration:.1f} s; {args.repeats} interleaved runs each")
+    for name in results:
+        runs = ", ".join(f"{w:.2f}" for w, _ in results[name])
+        print(
+            f"{name:>10}: median {wall[name]:.2f} s ({duration / wall[name]:.1f}x real time), "
+            f"peak RSS {memory[name]:.0f} MB; runs {runs}"
+        )
+    print(f"speed-up ipysvs vs reference: {wall['reference'] / wall['ipysvs']:.2f}x")
+    print(f"date {date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The on-disk cache folder: converted weights and per-song analyses live here.
+
+``$IPYSVS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/ipysvs``, else ``~/.cache/ipysvs``. Everything in it
+can be deleted at any time; it is rebuilt on demand. Writes are atomic (temporary file + rename) and a
+cache that cannot be written is silently skipped: caching never makes an operation fail.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """The cache folder (not created here)."""
+    if os.environ.get("IPYSVS_CACHE_DIR"):
+        return Path(os.environ["IPYSVS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ipysvs"
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
+    """Call ``write(temporary_path)`` and move the result to ``path``; return False if that failed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
+        os.close(handle)
+        try:
+            write(Path(temporary))
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Implementations of the ``ipysvs`` command-line sub-commands."""

@@ -1,0 +1,113 @@
+"""``ipysvs separate``: separate audio files into ``<out>/<file stem>/{vocals,accompaniment}.<ext>``.
+
+Files are decoded one ahead in a background thread while the current one is separated. A file that
+cannot be read or written is reported on one line and skipped; the others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .. import audio as audio_io
+from ..errors import IpysvsError
+
+Reporter = Callable[[str], None]
+DEMO_NAME = "demo"
+
+
+def separate_files(
+    inputs: Sequence[Path],
+    out: Path,
+    *,
+    demo: bool = False,
+    file_format: str = "wav",
+    show_progress: bool = True,
+    report: Reporter,
+) -> list[str]:
+    """Separate every input (and the demo song if asked) and write the stems.
+
+    Args:
+        inputs: audio files.
+        out: output folder; one sub-folder per input, named after the file's stem.
+        demo: also separate the synthesised demo song into ``out/demo`` (with its mixture).
+        file_format: ``"wav"`` (32-bit float) or ``"flac"`` (24-bit).
+        show_progress: draw a progress bar per song on stderr.
+        report: called with a one-line message for each failure.
+
+    Returns:
+        The inputs that failed (empty when all succeeded).
+    """
+    from ..separation import default_separator
+
+    jobs = _unique_job_names(inputs)
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = [(name, path, reader.submit(audio_io.read, path)) for name, path in jobs]
+        separator = default_separator()
+        if demo:
+            pending.insert(0, (DEMO_NAME, Path(DEMO_NAME), reader.submit(_demo_mixture)))
+        for name, path, decoded in pending:
+            try:
+                samples, sr = decoded.result()
+                with _progress_bar(path.name, show_progress) as tick:
+                    vocals = separator.separate_channels(samples, sr, progress=tick)
+                _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
+            except IpysvsError as error:
+                report(str(error))
+                failures.append(str(path))
+    return failures
+
+
+def _unique_job_names(inputs: Sequence[Path]) -> list[tuple[str, Path]]:
+    """Pair each input with its output folder name: the file stem, suffixed when two stems collide."""
+    seen: dict[str, int] = {}
+    jobs = []
+    for path in inputs:
+        stem = path.stem or path.name
+        count = seen.get(stem, 0)
+        seen[stem] = count + 1
+        jobs.append((stem if count == 0 else f"{stem}-{count + 1}", path))
+    return jobs
+
+
+def _demo_mixture() -> tuple[np.ndarray, int]:
+    from ..demo import demo_song
+
+    song = demo_song()
+    return song.mixture, song.sr
+
+
+def _write_stems(
+    folder: Path, mixture: np.ndarray, vocals: np.ndarray, sr: int, file_format: str, *, demo: bool
+) -> None:
+    stems = {"vocals": vocals, "accompaniment": mixture - vocals}
+    if demo:
+        stems["mixture"] = mixture
+    for stem, samples in stems.items():
+        audio_io.write(folder / f"{stem}.{file_format}", samples, sr)
+
+
+@contextmanager
+def _progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """Yield a ``progress(done, total)`` callback drawing a tqdm bar on stderr (or nothing)."""
+    bars: list = []
+
+    def tick(done: int, total: int) -> None:
+        if not enabled:
+            return
+        if not bars:
+            from tqdm import tqdm
+
+            bars.append(tqdm(total=total, desc=label, unit="patch", leave=False))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        yield tick
+    finally:
+        for bar in bars:
+            bar.close()
