@@ -161,9 +161,13 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
+    import warnings
+
     import librosa
 
-    data, sr = librosa.load(str(path), sr=None, mono=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # librosa warns that it fell back to audioread: we know
+        data, sr = librosa.load(str(path), sr=None, mono=False)
     return np.atleast_2d(data).astype(np.float32), int(sr)
 
 

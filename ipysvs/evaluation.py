@@ -232,7 +232,10 @@ def _scores(
     nsdr = sdr - (sdr if baseline_sdr is None else baseline_sdr)
     frames = _museval_medians(references, estimates, sr) if framewise else np.full((3, 2), np.nan)
     return SeparationScores(
-        *(SourceScores(sdr[i], sir[i], sar[i], nsdr[i], *frames[:, i]) for i in range(len(SOURCES)))
+        *(
+            SourceScores(*(float(value) for value in (sdr[i], sir[i], sar[i], nsdr[i], *frames[:, i])))
+            for i in range(len(SOURCES))
+        )
     )
 
 
@@ -394,11 +397,11 @@ def _summary(system: str, rows: list[ClipResult]) -> Summary:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column that is NaN on every track
         medians = {c: float(np.nanmedian([row.metrics.get(c, np.nan) for row in scored])) for c in columns}
-    gnsdr = {
-        source: gnsdr([row.metrics[f"{source}_nsdr"] for row in scored], [row.duration_s for row in scored])
-        for source in SOURCES
+    durations = [row.duration_s for row in scored]
+    weighted = {
+        source: gnsdr([row.metrics[f"{source}_nsdr"] for row in scored], durations) for source in SOURCES
     }
-    return Summary(system, len(scored), len(rows) - len(scored), medians, gnsdr)
+    return Summary(system, len(scored), len(rows) - len(scored), medians, weighted)
 
 
 def gnsdr(nsdr: Sequence[float], durations_s: Sequence[float]) -> float:
@@ -461,7 +464,7 @@ def format_table(summaries: Sequence[Summary]) -> str:
     each track's median over 1 s frames.
     """
     label_width = max(len(label) for label, _, _ in TABLE_ROWS)
-    width = max(9, *(len(summary.system) + 2 for summary in summaries))
+    width = max([9, *(len(summary.system) + 2 for summary in summaries)])
     lines = [" " * label_width + "".join(f"{s.system:>{width}}" for s in summaries)]
     lines.append(f"{'tracks scored':<{label_width}}" + "".join(f"{s.scored:>{width}d}" for s in summaries))
     if any(s.skipped for s in summaries):
@@ -472,27 +475,3 @@ def format_table(summaries: Sequence[Summary]) -> str:
         values = (getattr(summary, attribute).get(key, math.nan) for summary in summaries)
         lines.append(f"{label:<{label_width}}" + "".join(f"{value:>{width}.2f}" for value in values))
     return "\n".join(lines)
-
-
-__all__ = [
-    "MIXTURE",
-    "SOURCES",
-    "ClipResult",
-    "Evaluable",
-    "SeparationScores",
-    "SilentSourceError",
-    "SourceScores",
-    "Summary",
-    "System",
-    "blind_system",
-    "evaluate_clips",
-    "format_table",
-    "gnsdr",
-    "ideal_ratio_mask",
-    "oracle_system",
-    "score_mixture",
-    "score_separation",
-    "summarise",
-    "validate",
-    "write_csv",
-]

@@ -1,1 +1,1 @@
-"""Implementations of the ``ipysvs`` command-line sub-commands."""
+"""The implementations of the ``ipysvs`` command-line sub-commands (see :mod:`ipysvs.cli`)."""

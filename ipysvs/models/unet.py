@@ -7,7 +7,8 @@ bins)`` with 2 (stereo) channels, frames a multiple of 64 (512 in Spleeter's pat
 The encoder has six blocks of zero-pad (1, 2, 1, 2), 5x5 stride-2 convolution, batch norm (eps 1e-3)
 and leaky ReLU 0.2. The decoder has six blocks of 5x5 stride-2 transposed convolution, crop (1, 2, 1, 2),
 ReLU, batch norm, with 50 % dropout in the first three; skip connections carry the encoder's
-*pre-normalisation* convolution outputs, as in Spleeter. A 4x4 convolution with dilation 2 and a sigmoid
+*pre-normalisation* convolution outputs, as in Spleeter (whose last encoder batch norm is loaded but
+never used). A 4x4 convolution with dilation 2 and a sigmoid
 produce the mask.
 
 ``extra_channels`` adds conditioning inputs (for example an F0 saliency rendered on the same
@@ -39,9 +40,13 @@ class EncoderBlock(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=5, stride=2)
         self.norm = nn.BatchNorm2d(out_channels, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
 
+    def convolve(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's convolution output, before normalisation: what skip connections carry."""
+        return self.conv(functional.pad(x, (1, 2, 1, 2)))
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(conv_output, activation)``; the first feeds the skip connection."""
-        conv = self.conv(functional.pad(x, (1, 2, 1, 2)))
+        """Return ``(conv_output, activation)``."""
+        conv = self.convolve(x)
         return conv, functional.leaky_relu(self.norm(conv), LEAKY_SLOPE)
 
 
@@ -179,10 +184,11 @@ class SeparationUNet(nn.Module):
         """
         x = magnitude if extra is None else torch.cat([magnitude, extra], dim=1)
         skips = []
-        for block in self.encoder:
+        for block in self.encoder[:-1]:
             conv, x = block(x)
             skips.append(conv)
-        x = skips.pop()  # Spleeter feeds the last block's conv output, not its activation
+        # Spleeter feeds the last block's convolution to the decoder: its norm is never used
+        x = self.encoder[-1].convolve(x)
         for index, block in enumerate(self.decoder):
             x = block(x if index == 0 else torch.cat([skips.pop(), x], dim=1))
         return torch.sigmoid(single_channel_conv(x, self.mask_head))

@@ -1,0 +1,49 @@
+"""Shared fixtures: paths to ../shared data (tests that need it skip with a reason when it is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def mir1k_dir() -> Path:
+    """The shared MIR-1K development folder, or skip."""
+    folder = SHARED_DATA / "mir1k"
+    if not (folder / "index.csv").is_file():
+        pytest.skip(f"MIR-1K data not found at {folder} (../shared/data is not beside the repo)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_song() -> Path:
+    """The shared 133 s real song, or skip."""
+    path = SHARED_DATA / "real" / "lets_go_fishin.ogg"
+    if not path.is_file():
+        pytest.skip(f"real song not found at {path} (../shared/data is not beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def separator():
+    """The pretrained separator, loaded once per test session."""
+    from ipysvs.separation import default_separator
+
+    return default_separator()
+
+
+def harmonic_tone(
+    seconds: float, sr: int, *, f0: float = 220.0, channels: int = 2, seed: int = 0
+) -> np.ndarray:
+    """A vibrato harmonic tone plus a little noise, ``(channels, samples)`` float32 -- voice-like test input."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.02 * np.sin(2 * np.pi * 5.5 * t))) / sr
+    tone = sum(np.sin(k * phase) / k for k in range(1, 12) if k * f0 < sr / 2)
+    signal = 0.2 * tone + 0.01 * rng.standard_normal(t.size)
+    return np.tile(signal.astype(np.float32), (channels, 1))
