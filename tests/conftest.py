@@ -40,7 +40,7 @@ def separator():
 def harmonic_tone(
     seconds: float, sr: int, *, f0: float = 220.0, channels: int = 2, seed: int = 0
 ) -> np.ndarray:
-    """A vibrato harmonic tone plus a little noise, ``(channels, samples)`` float32 -- voice-like test input."""
+    """A vibrato harmonic tone plus a little noise: voice-like ``(channels, samples)`` float32."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
     phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.02 * np.sin(2 * np.pi * 5.5 * t))) / sr

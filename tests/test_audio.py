@@ -88,7 +88,7 @@ def test_read_errors_name_the_file(tmp_path) -> None:
         audio.read(tmp_path / "missing.wav")
     text = tmp_path / "notes.wav"
     text.write_text("not audio")
-    with pytest.raises(AudioFileError, match="notes.wav: not a readable audio file"):
+    with pytest.raises(AudioFileError, match=r"notes\.wav: not a readable audio file"):
         audio.read(text)
     empty = tmp_path / "empty.wav"
     soundfile.write(str(empty), np.zeros((0, 2)), 44100)
