@@ -1,0 +1,112 @@
+"""``ipysvs separate``: outputs, progress, and every user error as one line with a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from ipysvs.cli import main
+
+from .conftest import harmonic_tone
+
+
+@pytest.fixture()
+def song(tmp_path):
+    path = tmp_path / "in" / "song.flac"
+    path.parent.mkdir()
+    soundfile.write(str(path), harmonic_tone(2.0, 22050, channels=2).T, 22050)
+    return path
+
+
+def _assert_stems(folder, reference: np.ndarray, sr: int) -> None:
+    vocals, vocals_sr = soundfile.read(str(folder / "vocals.wav"), always_2d=True)
+    accompaniment, _ = soundfile.read(str(folder / "accompaniment.wav"), always_2d=True)
+    assert vocals_sr == sr and vocals.shape == reference.shape
+    np.testing.assert_allclose(vocals + accompaniment, reference, atol=1e-4)
+
+
+def test_separates_into_folder_named_after_the_file(song, tmp_path) -> None:
+    assert main(["separate", str(song), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    mixture, sr = soundfile.read(str(song), always_2d=True)
+    _assert_stems(tmp_path / "out" / "song", mixture, sr)
+
+
+def test_flac_output(song, tmp_path) -> None:
+    assert main(["separate", str(song), "--out", str(tmp_path / "o"), "--format", "flac", "--quiet"]) == 0
+    assert (tmp_path / "o" / "song" / "vocals.flac").is_file()
+
+
+def test_silence_is_valid_input(tmp_path) -> None:
+    path = tmp_path / "silence.wav"
+    soundfile.write(str(path), np.zeros((8000, 1)), 8000)
+    assert main(["separate", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    vocals, _ = soundfile.read(str(tmp_path / "out" / "silence" / "vocals.wav"))
+    assert vocals.shape == (8000,) and not vocals.any()
+
+
+def _bad_inputs(tmp_path):
+    missing = tmp_path / "missing.wav"
+    not_audio = tmp_path / "notes.mp3"
+    not_audio.write_text("definitely not audio")
+    empty = tmp_path / "empty.wav"
+    soundfile.write(str(empty), np.zeros((0, 2)), 44100)
+    return {
+        "missing.wav": "no such file",
+        "notes.mp3": "not a readable audio file",
+        "empty.wav": "zero length",
+    }, [
+        missing,
+        not_audio,
+        empty,
+    ]
+
+
+def test_bad_files_are_reported_and_the_others_still_run(song, tmp_path, capsys) -> None:
+    messages, bad = _bad_inputs(tmp_path)
+    code = main(
+        ["separate", str(bad[0]), str(song), *map(str, bad[1:]), "--out", str(tmp_path / "out"), "--quiet"]
+    )
+    assert code == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3
+    for line, (name, message) in zip(errors, messages.items(), strict=True):
+        assert line.startswith("ipysvs: error: ") and name in line and message in line
+    assert (tmp_path / "out" / "song" / "vocals.wav").is_file()
+
+
+def test_unwritable_output_folder(song, tmp_path, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["separate", str(song), "--out", str(blocker / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "a-file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_no_inputs_is_a_usage_error(capsys) -> None:
+    assert main(["separate"]) == 2
+    assert "give at least one INPUT" in capsys.readouterr().err
+
+
+def test_same_stem_twice_gets_two_folders(song, tmp_path) -> None:
+    other = tmp_path / "other" / "song.wav"
+    other.parent.mkdir()
+    data, sr = soundfile.read(str(song))
+    soundfile.write(str(other), data[: sr // 2], sr)
+    assert main(["separate", str(song), str(other), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (tmp_path / "out" / "song" / "vocals.wav").is_file()
+    assert (tmp_path / "out" / "song-2" / "vocals.wav").is_file()
+
+
+def test_console_script_prints_no_traceback(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ipysvs.cli", "separate", str(tmp_path / "nope.wav"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"ipysvs: error: {tmp_path / 'nope.wav'}: no such file"
