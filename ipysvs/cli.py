@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--oracle", action="store_true", help="also score the ideal ratio mask")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_run_evaluate)
+
+    from .commands.train import add_train_parser
+
+    add_train_parser(commands)
     return parser
 
 

@@ -81,7 +81,7 @@ F1_ABOVE_F0 = 1.1  # formant tuning: F1 is raised to at least this multiple of F
 COARTICULATION = 0.03  # s the vowel's formants are anticipated before its consonant
 
 
-class Consonant(NamedTuple):
+class _Consonant(NamedTuple):
     """A syllable-initial consonant: ``duration`` s before the vowel, noise band (Hz) and peak gain.
 
     ``band`` is None for an aspirated "h", which is breath noise through the vowel's formants.
@@ -93,13 +93,13 @@ class Consonant(NamedTuple):
 
 
 CONSONANTS = {
-    "": Consonant(0.0, None, 0.0),
-    "s": Consonant(0.09, (4500.0, 11000.0), 0.25),
-    "sh": Consonant(0.09, (2000.0, 6000.0), 0.25),
-    "f": Consonant(0.07, (1500.0, 12000.0), 0.1),
-    "t": Consonant(0.03, (3000.0, 8000.0), 0.35),
-    "k": Consonant(0.035, (1500.0, 4000.0), 0.35),
-    "h": Consonant(0.08, None, 0.0),
+    "": _Consonant(0.0, None, 0.0),
+    "s": _Consonant(0.09, (4500.0, 11000.0), 0.25),
+    "sh": _Consonant(0.09, (2000.0, 6000.0), 0.25),
+    "f": _Consonant(0.07, (1500.0, 12000.0), 0.1),
+    "t": _Consonant(0.03, (3000.0, 8000.0), 0.35),
+    "k": _Consonant(0.035, (1500.0, 4000.0), 0.35),
+    "h": _Consonant(0.08, None, 0.0),
 }
 NO_CONSONANT_PROBABILITY = 0.4
 GAP_BEFORE_CONSONANT = 0.02  # s of silence between a note's release and the next consonant
@@ -127,6 +127,7 @@ BASS_PATTERNS = (
     ((0, 0, 3), (3, 0, 1), (4, 12, 2), (6, 7, 2)),
     ((0, 0, 1), (1, 0, 1), (2, 0, 1), (3, 0, 1), (4, 0, 1), (5, 0, 1), (6, 7, 1), (7, 12, 1)),
 )
+MAX_HARMONICS = 16  # of the plucked bass and chord tones
 BASS_LOWEST = 36  # MIDI C2
 COMPING_PATTERNS = ((0, 3, 6), (0, 2, 4, 6), (1, 3, 5, 7), (0, 3, 5))  # chord hits, eighth positions
 CHORD_LOWEST = 53  # MIDI F3: chord tones are voiced in the octave above
@@ -151,7 +152,8 @@ class DemoSong:
             (rests, breaths and consonants).
         beats: ``(beats,)`` float64 beat times in s, ``60 / tempo_bpm`` apart from 0.
         tempo_bpm: tempo in beats per minute.
-        notes: sung notes as ``(onset s, offset s, MIDI number)``, voicing included, in time order.
+        notes: sung notes as ``(onset s, offset s, MIDI number)`` of their voicing, in time order; the
+            F0 is non-zero exactly inside them.
     """
 
     mixture: np.ndarray
@@ -203,7 +205,6 @@ class _Syllable:
 class _Score:
     """What is played: tempo, one chord per bar and the sung syllables."""
 
-    seconds: float
     tempo_bpm: float
     chords: tuple[_Chord, ...]
     syllables: tuple[_Syllable, ...]
@@ -285,10 +286,10 @@ def _compose(seconds: float, rng: np.random.Generator) -> _Score:
     progression = PROGRESSIONS[rng.integers(len(PROGRESSIONS))]
     n_bars = int(np.ceil(seconds * tempo / 60.0 / BEATS_PER_BAR))
     chords = tuple(
-        _Chord((tonic + progression[bar % len(progression)][0]) % 12, progression[bar % len(progression)][1])
-        for bar in range(n_bars)
+        _Chord((tonic + step) % 12, third)
+        for step, third in (progression[bar % len(progression)] for bar in range(n_bars))
     )
-    return _Score(seconds, tempo, chords, _melody(seconds, 60.0 / tempo, chords, tonic, rng))
+    return _Score(tempo, chords, _melody(seconds, 60.0 / tempo, chords, tonic, rng))
 
 
 def _melody(
@@ -688,11 +689,13 @@ def _plucked(midi: int, n_samples: int, sr: int, *, tilt: float, damping: float,
     """A plucked-string tone of ``n_samples`` samples: harmonics falling as ``k ** -tilt`` whose upper
     partials die out faster (``damping`` per harmonic per s) than the whole note (``decay`` s)."""
     frequency = float(_midi_to_hz(midi))
-    harmonics = np.arange(1, 17)
-    harmonics = harmonics[harmonics * frequency < 0.45 * sr][:, np.newaxis]
     times = np.arange(n_samples) / sr
-    partials = np.sin(2.0 * np.pi * frequency * harmonics * times) * harmonics**-tilt
-    tone = np.sum(partials * np.exp(-times * (1.0 / decay + damping * harmonics)), axis=0)
+    step = np.exp((2j * np.pi * frequency - damping) * times)  # one harmonic up: pitch and damping
+    partial = np.exp(-times / decay) * step
+    tone = np.zeros(n_samples)
+    for harmonic in range(1, min(MAX_HARMONICS, int(0.45 * sr / frequency)) + 1):
+        tone += harmonic**-tilt * partial.imag
+        partial *= step
     return tone * _raised_cosine(times / 0.003) * _raised_cosine((times[-1] - times) / 0.01)
 
 

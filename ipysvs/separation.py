@@ -103,18 +103,17 @@ class Separator:
         self.accompaniment_net = (accompaniment or load_pretrained_unet("accompaniment")).eval()
         self.overlap_frames = overlap_frames
 
-    def vocal_ratio(self, magnitude: torch.Tensor) -> torch.Tensor:
+    def vocal_ratio(self, magnitude: torch.Tensor, patch: Patch | None = None) -> torch.Tensor:
         """Spleeter's vocal ratio mask for a patch.
 
         Args:
             magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes.
+            patch: where the patch lies in the song (subclasses use it to align conditioning).
 
         Returns:
             ``(batch, 2, frames, 1024)`` ratio in ``[0, 1]``.
         """
-        vocals = (self.vocals_net(magnitude) * magnitude) ** 2
-        accompaniment = (self.accompaniment_net(magnitude) * magnitude) ** 2
-        return (vocals + RATIO_EPS / 2) / (vocals + accompaniment + RATIO_EPS)
+        return ratio_mask(self.vocals_net(magnitude), self.accompaniment_net(magnitude), magnitude)
 
     def separate(
         self, audio: object, sr: int, *, progress: ProgressCallback | None = None
@@ -167,25 +166,46 @@ class Separator:
 
     def _separate_stereo(self, stereo: torch.Tensor, step: Callable[[], None]) -> torch.Tensor:
         """Vocals of ``(2, samples)`` float32 audio at 44.1 kHz."""
-        window = hann_window()
         output = OverlapAdd(2, stereo.shape[1])
-        with torch.inference_mode():
-            for patch, spectrum in self._patch_spectra(stereo, window):
-                magnitude = spectrum[:, :MODEL_BINS].abs().transpose(1, 2).unsqueeze(0)
-                ratio = self.vocal_ratio(magnitude)[0].transpose(1, 2)
-                output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
-                step()
+        for patch, spectrum, ratio in self.patch_ratios(stereo):
+            output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
+            step()
         return output.result()
 
-    def _patch_spectra(
-        self, stereo: torch.Tensor, window: torch.Tensor
-    ) -> Iterator[tuple[Patch, torch.Tensor]]:
-        """Each patch with its ``(2, 2049, length)`` spectrum; frames past the song's end are zero."""
+    def frame_ratios(self, stereo: torch.Tensor) -> torch.Tensor:
+        """The cross-faded vocal ratio of every frame of ``(2, samples)`` 44.1 kHz audio.
+
+        Returns:
+            ``(2, 1024, frames)`` float32 in ``[0, 1]``.
+        """
         n_frames = frame_count(stereo.shape[1])
-        for patch in plan_patches(n_frames, overlap=self.overlap_frames):
-            spectrum = stft_frames(stereo, patch.start, patch.start + patch.length, window)
-            spectrum[..., n_frames - patch.start :] = 0
-            yield patch, spectrum
+        ratios = torch.zeros(2, MODEL_BINS, n_frames)
+        for patch, _, ratio in self.patch_ratios(stereo):
+            stop = min(patch.start + patch.length, n_frames)
+            weighted = ratio * patch.weights
+            ratios[..., patch.start : stop] += weighted[..., : stop - patch.start]
+        return ratios
+
+    def patch_ratios(self, stereo: torch.Tensor) -> Iterator[tuple[Patch, torch.Tensor, torch.Tensor]]:
+        """For each patch of ``(2, samples)`` 44.1 kHz audio: the patch, its ``(2, 2049, length)``
+        spectrum (zero past the song's end) and its ``(2, 1024, length)`` vocal ratio."""
+        window = hann_window()
+        n_frames = frame_count(stereo.shape[1])
+        with torch.inference_mode():
+            for patch in plan_patches(n_frames, overlap=self.overlap_frames):
+                spectrum = stft_frames(stereo, patch.start, patch.start + patch.length, window)
+                spectrum[..., n_frames - patch.start :] = 0
+                magnitude = spectrum[:, :MODEL_BINS].abs().transpose(1, 2).unsqueeze(0)
+                yield patch, spectrum, self.vocal_ratio(magnitude, patch)[0].transpose(1, 2)
+
+
+def ratio_mask(
+    vocals_mask: torch.Tensor, accompaniment_mask: torch.Tensor, magnitude: torch.Tensor
+) -> torch.Tensor:
+    """Spleeter's combination of two soft masks: ``(m_v x)^2 / ((m_v x)^2 + (m_a x)^2)``, any shape."""
+    vocals = (vocals_mask * magnitude) ** 2
+    accompaniment = (accompaniment_mask * magnitude) ** 2
+    return (vocals + RATIO_EPS / 2) / (vocals + accompaniment + RATIO_EPS)
 
 
 def extend_ratio(ratio: torch.Tensor) -> torch.Tensor:

@@ -145,7 +145,61 @@ def single_channel_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return out
 
 
-class SeparationUNet(nn.Module):
+class UNet(nn.Module):
+    """Jansson's U-Net in Spleeter's layout, with configurable widths: input ``(batch, in_channels,
+    frames, bins)`` -> sigmoid output ``(batch, out_channels, frames, bins)``.
+
+    Frames and bins must be multiples of ``2 ** len(widths)``.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels (of the 4x4 dilated head).
+        widths: encoder widths; the decoder mirrors them.
+        final_width: channels of the last decoder block (1 in Spleeter).
+        dropout_blocks: how many of the first decoder blocks use 50 % dropout.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        widths: tuple[int, ...] = ENCODER_WIDTHS,
+        final_width: int = 1,
+        dropout_blocks: int = DECODER_DROPOUT_BLOCKS,
+    ) -> None:
+        super().__init__()
+        self.encoder = nn.ModuleList(
+            EncoderBlock(a, b) for a, b in itertools.pairwise((in_channels, *widths))
+        )
+        decoder_out = (*reversed(widths[:-1]), final_width)
+        decoder_in = (widths[-1], *(2 * c for c in decoder_out[:-1]))
+        self.decoder = nn.ModuleList(
+            DecoderBlock(a, b, dropout=i < dropout_blocks)
+            for i, (a, b) in enumerate(zip(decoder_in, decoder_out, strict=True))
+        )
+        self.mask_head = nn.Conv2d(final_width, out_channels, kernel_size=4, dilation=2, padding=3)
+
+    @property
+    def frame_multiple(self) -> int:
+        """Frames and bins must be multiples of this."""
+        return 2 ** len(self.encoder)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_channels, frames, bins)`` -> ``(batch, out_channels, frames, bins)`` in [0, 1]."""
+        skips = []
+        for block in self.encoder[:-1]:
+            conv, x = block(x)
+            skips.append(conv)
+        # Spleeter feeds the last block's convolution to the decoder: its norm is never used
+        x = self.encoder[-1].convolve(x)
+        for index, block in enumerate(self.decoder):
+            x = block(x if index == 0 else torch.cat([skips.pop(), x], dim=1))
+        head = single_channel_conv(x, self.mask_head) if x.shape[1] == 1 else self.mask_head(x)
+        return torch.sigmoid(head)
+
+
+class SeparationUNet(UNet):
     """Spleeter's U-Net predicting one source's soft mask from a mixture magnitude patch.
 
     Args:
@@ -154,18 +208,9 @@ class SeparationUNet(nn.Module):
     """
 
     def __init__(self, audio_channels: int = 2, extra_channels: int = 0) -> None:
-        super().__init__()
+        super().__init__(audio_channels + extra_channels, audio_channels)
         self.audio_channels = audio_channels
         self.extra_channels = extra_channels
-        widths = (audio_channels + extra_channels, *ENCODER_WIDTHS)
-        self.encoder = nn.ModuleList(EncoderBlock(a, b) for a, b in itertools.pairwise(widths))
-        decoder_out = (*reversed(ENCODER_WIDTHS[:-1]), 1)
-        decoder_in = (ENCODER_WIDTHS[-1], *(2 * c for c in decoder_out[:-1]))
-        self.decoder = nn.ModuleList(
-            DecoderBlock(a, b, dropout=i < DECODER_DROPOUT_BLOCKS)
-            for i, (a, b) in enumerate(zip(decoder_in, decoder_out, strict=True))
-        )
-        self.mask_head = nn.Conv2d(1, audio_channels, kernel_size=4, dilation=2, padding=3)
         if extra_channels:
             with torch.no_grad():
                 self.encoder[0].conv.weight[:, audio_channels:].zero_()
@@ -182,13 +227,6 @@ class SeparationUNet(nn.Module):
         Returns:
             ``(batch, audio_channels, frames, bins)`` mask in ``[0, 1]``.
         """
-        x = magnitude if extra is None else torch.cat([magnitude, extra], dim=1)
-        skips = []
-        for block in self.encoder[:-1]:
-            conv, x = block(x)
-            skips.append(conv)
-        # Spleeter feeds the last block's convolution to the decoder: its norm is never used
-        x = self.encoder[-1].convolve(x)
-        for index, block in enumerate(self.decoder):
-            x = block(x if index == 0 else torch.cat([skips.pop(), x], dim=1))
-        return torch.sigmoid(single_channel_conv(x, self.mask_head))
+        if (extra is None) != (self.extra_channels == 0):
+            raise ValueError(f"this U-Net takes {self.extra_channels} conditioning channels")
+        return super().forward(magnitude if extra is None else torch.cat([magnitude, extra], dim=1))

@@ -1,0 +1,63 @@
+"""``ipysvs train``: pretrain the pitch models (resumable) and optionally export the shipped weights."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from ..training import TrainingConfig, export_weights, train
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Run ``ipysvs train`` with parsed ``args``; returns the exit status."""
+    config = TrainingConfig(
+        data=str(args.data),
+        salience_steps=args.salience_steps,
+        conditioned_steps=args.conditioned_steps,
+        augment=tuple(args.augment),
+        seed=args.seed,
+    )
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, step: int, total: int, loss: float) -> None:
+        if args.quiet:
+            return
+        from tqdm import tqdm
+
+        bar = bars.get(stage) or bars.setdefault(
+            stage, tqdm(total=total, initial=step - 1, desc=stage, unit="step")
+        )
+        bar.update(step - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}")
+
+    model = train(config, args.run_dir, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    if args.export:
+        command = "ipysvs " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "ipysvs train"
+        path = export_weights(model, args.export, command=command, config=config)
+        print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def add_train_parser(commands: argparse._SubParsersAction) -> None:
+    """Register ``train`` on the ``ipysvs`` parser."""
+    from ..augment import AUGMENTATIONS
+
+    parser = commands.add_parser("train", help="pretrain the pitch models on a folder in the MIR-1K layout")
+    parser.add_argument("data", type=Path, help="folder with index.csv and clips/")
+    parser.add_argument(
+        "--run-dir", type=Path, default=Path("runs/pitch"), help="run folder (resumed if it exists)"
+    )
+    defaults = TrainingConfig(data="")
+    parser.add_argument("--salience-steps", type=int, default=defaults.salience_steps)
+    parser.add_argument("--conditioned-steps", type=int, default=defaults.conditioned_steps)
+    parser.add_argument(
+        "--augment", nargs="*", default=[], choices=sorted(AUGMENTATIONS), help="Prétet's augmentations"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--export", type=Path, help="write the shipped weights (safetensors) here at the end")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(run=train_command)
