@@ -50,7 +50,17 @@ def main() -> None:
     if not args.song.is_file():
         raise SystemExit(f"{args.song} not found (needs ../shared/data)")
     duration = soundfile.info(str(args.song)).duration
-    ipysvs = [sys.executable, "-m", "ipysvs.cli", "separate", "--quiet", str(args.song), "--out"]
+    # --stems-only: the same job as the reference (f0.csv and beats.csv are extra work it does not do)
+    ipysvs = [
+        sys.executable,
+        "-m",
+        "ipysvs.cli",
+        "separate",
+        "--stems-only",
+        "--quiet",
+        str(args.song),
+        "--out",
+    ]
     reference = [sys.executable, str(HERE / "reference_separator.py"), str(args.song)]
     results: dict[str, list[tuple[float, float]]] = {"ipysvs": [], "reference": []}
     with tempfile.TemporaryDirectory() as out:

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also separate the built-in synthesised demo song"
     )
     separate.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
+    separate.add_argument(
+        "--stems-only", action="store_true", help="write only the stems (skip f0.csv and beats.csv)"
+    )
     separate.add_argument("--quiet", action="store_true", help="no progress bar")
     separate.set_defaults(run=_run_separate)
 
@@ -76,6 +79,7 @@ def _run_separate(args: argparse.Namespace) -> int:
         args.out,
         demo=args.demo,
         file_format=args.format,
+        stems_only=args.stems_only,
         show_progress=not args.quiet,
         report=_error,
     )

@@ -237,11 +237,12 @@ class Trajectory:
         return Trajectory(self.times.copy(), self.hz.copy(), self.confidence.copy())
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write ``time_s,f0_hz`` rows (0 for unvoiced), readable by ``mir_eval.io.load_time_series``."""
+        """Write ``time_s,f0_hz`` rows (0 for unvoiced) under a ``# time_s,f0_hz`` header line, so that
+        ``mir_eval.io.load_time_series(path, delimiter=",")`` reads it as it is."""
         path = Path(path)
         with path.open("w", newline="") as handle:
+            handle.write("# time_s,f0_hz\n")
             writer = csv.writer(handle)
-            writer.writerow(["time_s", "f0_hz"])
             writer.writerows((f"{t:.6f}", f"{f:.4f}") for t, f in zip(self.times, self.hz, strict=True))
         return path
 

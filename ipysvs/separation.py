@@ -135,12 +135,18 @@ class Separator:
         return layout.restore(vocals), layout.restore(samples - vocals)
 
     def separate_channels(
-        self, samples: np.ndarray, sr: int, *, progress: ProgressCallback | None = None
+        self,
+        samples: np.ndarray,
+        sr: int,
+        *,
+        progress: ProgressCallback | None = None,
+        collector: VocalFrames | None = None,
     ) -> np.ndarray:
         """Vocals of ``(channels, samples)`` float32 audio at ``sr`` Hz, same shape and rate.
 
         Channels are separated in stereo pairs (0, 1), (2, 3), ...; a lone channel is separated as
-        dual mono and its two vocal channels averaged.
+        dual mono and its two vocal channels averaged. A ``collector`` receives every patch's vocal
+        magnitudes on the way (for pitch estimation without a second pass).
         """
         resampled = audio_io.resample(samples, sr, SAMPLE_RATE)
         groups = [list(range(c, min(c + 2, samples.shape[0]))) for c in range(0, samples.shape[0], 2)]
@@ -149,6 +155,8 @@ class Separator:
         )
         done = 0
         vocals = np.empty_like(resampled)
+        if collector is not None:
+            collector.reset(frame_count(resampled.shape[1]), len(groups))
 
         def step() -> None:
             nonlocal done
@@ -160,15 +168,19 @@ class Separator:
             stereo = torch.from_numpy(
                 resampled[group[0] : group[0] + 2] if len(group) == 2 else resampled[group * 2]
             )
-            separated = self._separate_stereo(stereo, step).numpy()
+            separated = self._separate_stereo(stereo, step, collector).numpy()
             vocals[group] = separated if len(group) == 2 else separated.mean(axis=0, keepdims=True)
         return audio_io.fit_length(audio_io.resample(vocals, SAMPLE_RATE, sr), samples.shape[1])
 
-    def _separate_stereo(self, stereo: torch.Tensor, step: Callable[[], None]) -> torch.Tensor:
+    def _separate_stereo(
+        self, stereo: torch.Tensor, step: Callable[[], None], collector: VocalFrames | None
+    ) -> torch.Tensor:
         """Vocals of ``(2, samples)`` float32 audio at 44.1 kHz."""
         output = OverlapAdd(2, stereo.shape[1])
         for patch, spectrum, ratio in self.patch_ratios(stereo):
             output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
+            if collector is not None:
+                collector.add(patch, spectrum, ratio)
             step()
         return output.result()
 
@@ -197,6 +209,30 @@ class Separator:
                 spectrum[..., n_frames - patch.start :] = 0
                 magnitude = spectrum[:, :MODEL_BINS].abs().transpose(1, 2).unsqueeze(0)
                 yield patch, spectrum, self.vocal_ratio(magnitude, patch)[0].transpose(1, 2)
+
+
+class VocalFrames:
+    """Collects the separated vocal magnitude of every frame while a song is separated.
+
+    Patches are cross-faded like the audio; several stereo groups (multi-channel input) are averaged.
+    After separation, :attr:`magnitude` holds ``(2, frames, 1024)`` float32 magnitudes on Spleeter's
+    grid (44.1 kHz STFT frames).
+    """
+
+    def __init__(self) -> None:
+        self.magnitude = torch.zeros(2, 0, MODEL_BINS)
+        self.groups = 1
+
+    def reset(self, n_frames: int, groups: int) -> None:
+        """Prepare for a song of ``n_frames`` frames separated as ``groups`` stereo groups."""
+        self.magnitude = torch.zeros(2, n_frames, MODEL_BINS)
+        self.groups = groups
+
+    def add(self, patch: Patch, spectrum: torch.Tensor, ratio: torch.Tensor) -> None:
+        """Accumulate one patch: ``spectrum`` ``(2, 2049, length)``, ``ratio`` ``(2, 1024, length)``."""
+        stop = min(patch.start + patch.length, self.magnitude.shape[1])
+        weighted = ratio * spectrum[:, :MODEL_BINS].abs() * (patch.weights / self.groups)
+        self.magnitude[:, patch.start : stop] += weighted[..., : stop - patch.start].transpose(1, 2)
 
 
 def ratio_mask(

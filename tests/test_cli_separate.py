@@ -30,20 +30,34 @@ def _assert_stems(folder, reference: np.ndarray, sr: int) -> None:
 
 
 def test_separates_into_folder_named_after_the_file(song, tmp_path) -> None:
-    assert main(["separate", str(song), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["separate", str(song), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"]) == 0
     mixture, sr = soundfile.read(str(song), always_2d=True)
     _assert_stems(tmp_path / "out" / "song", mixture, sr)
 
 
 def test_flac_output(song, tmp_path) -> None:
-    assert main(["separate", str(song), "--out", str(tmp_path / "o"), "--format", "flac", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "separate",
+                str(song),
+                "--out",
+                str(tmp_path / "o"),
+                "--format",
+                "flac",
+                "--quiet",
+                "--stems-only",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "o" / "song" / "vocals.flac").is_file()
 
 
 def test_silence_is_valid_input(tmp_path) -> None:
     path = tmp_path / "silence.wav"
     soundfile.write(str(path), np.zeros((8000, 1)), 8000)
-    assert main(["separate", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["separate", str(path), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"]) == 0
     vocals, _ = soundfile.read(str(tmp_path / "out" / "silence" / "vocals.wav"))
     assert vocals.shape == (8000,) and not vocals.any()
 
@@ -68,7 +82,16 @@ def _bad_inputs(tmp_path):
 def test_bad_files_are_reported_and_the_others_still_run(song, tmp_path, capsys) -> None:
     messages, bad = _bad_inputs(tmp_path)
     code = main(
-        ["separate", str(bad[0]), str(song), *map(str, bad[1:]), "--out", str(tmp_path / "out"), "--quiet"]
+        [
+            "separate",
+            str(bad[0]),
+            str(song),
+            *map(str, bad[1:]),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--stems-only",
+        ]
     )
     assert code == 1
     errors = capsys.readouterr().err.strip().splitlines()
@@ -81,7 +104,7 @@ def test_bad_files_are_reported_and_the_others_still_run(song, tmp_path, capsys)
 def test_unwritable_output_folder(song, tmp_path, capsys) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    assert main(["separate", str(song), "--out", str(blocker / "out"), "--quiet"]) == 1
+    assert main(["separate", str(song), "--out", str(blocker / "out"), "--quiet", "--stems-only"]) == 1
     err = capsys.readouterr().err
     assert "cannot write" in err and "a-file" in err and len(err.strip().splitlines()) == 1
 
@@ -96,7 +119,10 @@ def test_same_stem_twice_gets_two_folders(song, tmp_path) -> None:
     other.parent.mkdir()
     data, sr = soundfile.read(str(song))
     soundfile.write(str(other), data[: sr // 2], sr)
-    assert main(["separate", str(song), str(other), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (
+        main(["separate", str(song), str(other), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"])
+        == 0
+    )
     assert (tmp_path / "out" / "song" / "vocals.wav").is_file()
     assert (tmp_path / "out" / "song-2" / "vocals.wav").is_file()
 

@@ -1,4 +1,6 @@
-"""``ipysvs separate``: separate audio files into ``<out>/<file stem>/{vocals,accompaniment}.<ext>``.
+"""``ipysvs separate``: separate audio files into ``<out>/<file stem>/{vocals,accompaniment}.<ext>``,
+with the vocal F0 (``f0.csv``: ``time_s,f0_hz``, 0 = unvoiced) and the beats (``beats.csv``: ``time_s``)
+beside them unless ``stems_only``.
 
 Files are decoded one ahead in a background thread while the current one is separated. A file that
 cannot be read or written is reported on one line and skipped; the others still run.
@@ -10,11 +12,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import audio as audio_io
-from ..errors import IpysvsError
+from ..errors import AudioFileError, IpysvsError
+
+if TYPE_CHECKING:
+    from ..analysis import SongAnalysis
 
 Reporter = Callable[[str], None]
 DEMO_NAME = "demo"
@@ -26,6 +32,7 @@ def separate_files(
     *,
     demo: bool = False,
     file_format: str = "wav",
+    stems_only: bool = False,
     show_progress: bool = True,
     report: Reporter,
 ) -> list[str]:
@@ -36,12 +43,14 @@ def separate_files(
         out: output folder; one sub-folder per input, named after the file's stem.
         demo: also separate the synthesised demo song into ``out/demo`` (with its mixture).
         file_format: ``"wav"`` (32-bit float) or ``"flac"`` (24-bit).
+        stems_only: write only the stems (no F0, no beats).
         show_progress: draw a progress bar per song on stderr.
         report: called with a one-line message for each failure.
 
     Returns:
         The inputs that failed (empty when all succeeded).
     """
+    from ..analysis import analyse
     from ..separation import default_separator
 
     jobs = _unique_job_names(inputs)
@@ -55,8 +64,14 @@ def separate_files(
             try:
                 samples, sr = decoded.result()
                 with _progress_bar(path.name, show_progress) as tick:
-                    vocals = separator.separate_channels(samples, sr, progress=tick)
+                    if stems_only:
+                        vocals = separator.separate_channels(samples, sr, progress=tick)
+                    else:
+                        analysis = analyse(samples, sr, separator=separator, progress=tick)
+                        vocals = analysis.vocals
                 _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
+                if not stems_only:
+                    _write_pitch_and_beats(out / name, analysis)
             except IpysvsError as error:
                 report(str(error))
                 failures.append(str(path))
@@ -90,6 +105,15 @@ def _write_stems(
         stems["mixture"] = mixture
     for stem, samples in stems.items():
         audio_io.write(folder / f"{stem}.{file_format}", samples, sr)
+
+
+def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> None:
+    try:
+        analysis.f0.to_csv(folder / "f0.csv")
+        with (folder / "beats.csv").open("w") as handle:
+            handle.write("# time_s\n" + "".join(f"{t:.6f}\n" for t in analysis.beats))
+    except OSError as error:
+        raise AudioFileError(f"{folder}: cannot write ({error})") from None
 
 
 @contextmanager

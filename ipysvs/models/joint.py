@@ -133,4 +133,22 @@ def load_joint_model(path: Path = SHIPPED_WEIGHTS) -> JointModel:
     return model.eval()
 
 
-__all__ = ["CONDITIONED_LAYERS", "STEMS", "JointModel", "load_joint_model", "trainable_names"]
+_default_model: JointModel | None = None
+
+
+def default_joint_model() -> JointModel:
+    """The process-wide :func:`load_joint_model` with the shipped weights, loaded on first use."""
+    global _default_model
+    if _default_model is None:
+        _default_model = load_joint_model()
+    return _default_model
+
+
+__all__ = [
+    "CONDITIONED_LAYERS",
+    "STEMS",
+    "JointModel",
+    "default_joint_model",
+    "load_joint_model",
+    "trainable_names",
+]

@@ -1,0 +1,178 @@
+"""Pitch and F0-conditioned separation on the MIR-1K validation singers (unit: song), side by side.
+
+For each validation song (clips of one singer and song, concatenated):
+
+* **F0 accuracy** (mir_eval.melody against the hand labels): our saliency network on the pretrained
+  separator's vocals, and -- with ``--crepe`` -- torchcrepe 'full' (0.0.22, 20 ms hop, periodicity
+  threshold 0.21) on the same separated vocals, the pipeline a user would otherwise assemble.
+* **Timing**: separation vs F0 estimation (saliency network + decoding) of the same song.
+* **Vocal SDR** (BSS Eval v3): pretrained separator; F0->SVS with the estimated F0 (no edits); F0->SVS
+  with the true F0 on every frame (oracle).
+
+Usage:
+    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--songs N] [--crepe] [--out CSV]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import mir_eval
+import numpy as np
+
+from ipysvs import audio as audio_io
+from ipysvs.conditioned import ConditionedSeparator
+from ipysvs.datasets import VALIDATION_SINGERS, group_songs, read_clips
+from ipysvs.evaluation import score_mixture, score_separation
+from ipysvs.f0 import frame_f0
+from ipysvs.models.joint import default_joint_model
+from ipysvs.pitch import salience_trajectory, song_salience
+from ipysvs.separation import VocalFrames, default_separator
+from ipysvs.spectral import frame_times
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mir1k"
+CREPE_RATE, CREPE_HOP, CREPE_THRESHOLD = 16_000, 320, 0.21
+MELODY_KEYS = {
+    "rpa": "Raw Pitch Accuracy",
+    "rca": "Raw Chroma Accuracy",
+    "oa": "Overall Accuracy",
+    "vr": "Voicing Recall",
+    "vfa": "Voicing False Alarm",
+}
+
+
+def melody_scores(
+    ref_times: np.ndarray, ref_hz: np.ndarray, times: np.ndarray, hz: np.ndarray
+) -> dict[str, float]:
+    scores = mir_eval.melody.evaluate(ref_times, ref_hz, times, hz)
+    return {key: float(scores[name]) for key, name in MELODY_KEYS.items()}
+
+
+def crepe_f0(vocals: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """torchcrepe 'full' on mono vocals: (times s, hz with 0 where periodicity < 0.21)."""
+    import torch
+    import torchcrepe
+
+    mono = audio_io.resample(vocals[np.newaxis], sr, CREPE_RATE)
+    pitch, periodicity = torchcrepe.predict(
+        torch.from_numpy(mono),
+        CREPE_RATE,
+        hop_length=CREPE_HOP,
+        fmin=50.0,
+        fmax=1100.0,
+        model="full",
+        return_periodicity=True,
+        batch_size=512,
+        device="cpu",
+    )
+    hz = np.where(periodicity[0].numpy() >= CREPE_THRESHOLD, pitch[0].numpy(), 0.0)
+    return np.arange(hz.size) * CREPE_HOP / CREPE_RATE, hz
+
+
+def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
+    track = song.load()
+    mixture, sr = track.mixture, track.sr
+    separator, model = default_separator(), default_joint_model()
+    row: dict[str, float | str] = {"name": track.name, "duration_s": track.duration_s}
+
+    started = time.perf_counter()
+    collector = VocalFrames()
+    vocals = separator.separate_channels(mixture[np.newaxis], sr, collector=collector)[0]
+    row["separation_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    trajectory = salience_trajectory(song_salience(model.salience, collector.magnitude))
+    row["f0_s"] = time.perf_counter() - started
+
+    labels = track.labels
+    for key, value in melody_scores(labels.times, labels.f0_hz, trajectory.times, trajectory.hz).items():
+        row[f"ours_{key}"] = value
+    if crepe:
+        started = time.perf_counter()
+        times, hz = crepe_f0(vocals, sr)
+        row["crepe_s"] = time.perf_counter() - started
+        for key, value in melody_scores(labels.times, labels.f0_hz, times, hz).items():
+            row[f"crepe_{key}"] = value
+
+    baseline = score_mixture(track.voice, track.accompaniment, sr, framewise=False)
+    systems = {
+        "pretrained": vocals,
+        "f0svs_estimate": _conditioned(mixture, sr, trajectory.hz, trajectory.confidence),
+    }
+    oracle_hz = frame_f0(frame_times(len(trajectory)).numpy(), labels.times, labels.f0_hz)
+    systems["f0svs_oracle"] = _conditioned(mixture, sr, oracle_hz, (oracle_hz > 0).astype(np.float32))
+    for name, estimate in systems.items():
+        scores = score_separation(
+            track.voice,
+            track.accompaniment,
+            estimate,
+            mixture - estimate,
+            sr,
+            mixture=baseline,
+            framewise=False,
+        )
+        row[f"{name}_vocal_sdr"] = scores.vocals.sdr
+    return row
+
+
+def _conditioned(mixture: np.ndarray, sr: int, hz: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    separator = ConditionedSeparator(default_joint_model(), hz, weight)
+    return separator.separate_channels(mixture[np.newaxis], sr)[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--songs", type=int, help="at most this many validation songs")
+    parser.add_argument("--crepe", action="store_true", help="also run torchcrepe 'full' (slow on a CPU)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/_work/pitch.csv"))
+    args = parser.parse_args()
+    songs = group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))[: args.songs]
+    rows = []
+    for index, song in enumerate(songs, 1):
+        rows.append(evaluate_song(song, crepe=args.crepe))
+        print(f"[{index}/{len(songs)}] {rows[-1]['name']}", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report(rows, args)
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> None:
+    def median(key: str) -> float:
+        return statistics.median(float(r[key]) for r in rows)
+
+    def mean(key: str) -> float:
+        return statistics.fmean(float(r[key]) for r in rows)
+
+    minutes = sum(float(r["duration_s"]) for r in rows) / 60
+    print(
+        f"\n{len(rows)} validation songs ({', '.join(VALIDATION_SINGERS)}), {minutes:.1f} min; {date.today()}"
+    )
+    systems = ["ours"] + (["crepe"] if args.crepe else [])
+    print("F0 (mean over songs):  " + "  ".join(f"{k.upper():>5}" for k in MELODY_KEYS))
+    for system in systems:
+        print(f"  {system:<20}" + "  ".join(f"{100 * mean(f'{system}_{k}'):5.1f}" for k in MELODY_KEYS))
+    separation_s, f0_s = (sum(float(r[k]) for r in rows) for k in ("separation_s", "f0_s"))
+    print(f"time: separation {separation_s:.1f} s, F0 {f0_s:.1f} s")
+    if args.crepe:
+        print(f"      torchcrepe full {sum(float(r['crepe_s']) for r in rows):.1f} s")
+    base = median("pretrained_vocal_sdr")
+    print(f"vocal SDR (median over songs): pretrained {base:.2f} dB")
+    for name in ("f0svs_estimate", "f0svs_oracle"):
+        deltas = [float(r[f"{name}_vocal_sdr"]) - float(r["pretrained_vocal_sdr"]) for r in rows]
+        change = statistics.median(deltas)
+        print(f"  {name:<16} {median(f'{name}_vocal_sdr'):.2f} dB (median change {change:+.2f} dB)")
+
+
+if __name__ == "__main__":
+    main()

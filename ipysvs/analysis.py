@@ -1,0 +1,61 @@
+"""One pass over a song: separation, vocal F0 and beats -- what ``ipysvs separate`` writes and what a
+Session starts from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .beats import detect_beats
+from .f0 import Trajectory
+from .models.joint import JointModel, default_joint_model
+from .pitch import salience_trajectory, song_salience
+from .separation import ProgressCallback, Separator, VocalFrames, default_separator
+
+
+@dataclass
+class SongAnalysis:
+    """The initial analysis of a song.
+
+    Attributes:
+        vocals, accompaniment: ``(channels, samples)`` float32 at the song's rate; they sum to it.
+        vocal_magnitude: ``(2, frames, 1024)`` separated vocal magnitudes on Spleeter's STFT grid.
+        salience: ``(frames, 320)`` vocal F0 saliency.
+        f0: the decoded trajectory at the STFT frame times.
+        beats: ``(beats,)`` seconds.
+    """
+
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    vocal_magnitude: torch.Tensor
+    salience: np.ndarray
+    f0: Trajectory
+    beats: np.ndarray
+
+
+def analyse(
+    samples: np.ndarray,
+    sr: int,
+    *,
+    separator: Separator | None = None,
+    pitch_model: JointModel | None = None,
+    beats: bool = True,
+    progress: ProgressCallback | None = None,
+) -> SongAnalysis:
+    """Separate ``(channels, samples)`` float32 audio at ``sr`` Hz, estimate its vocal F0 from the
+    separated vocals (the saliency network reads them straight from the separation pass) and track beats."""
+    separator = separator or default_separator()
+    pitch_model = pitch_model or default_joint_model()
+    collector = VocalFrames()
+    vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
+    salience = song_salience(pitch_model.salience, collector.magnitude)
+    return SongAnalysis(
+        vocals=vocals,
+        accompaniment=samples - vocals,
+        vocal_magnitude=collector.magnitude,
+        salience=salience,
+        f0=salience_trajectory(salience),
+        beats=detect_beats(samples, sr) if beats else np.zeros(0),
+    )

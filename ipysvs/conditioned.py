@@ -1,0 +1,48 @@
+"""F0->SVS separation of whole songs: the joint model's separator conditioned on a frame-wise F0."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .errors import ParameterError
+from .models.joint import JointModel
+from .separation import Patch, Separator, ratio_mask
+
+
+class ConditionedSeparator(Separator):
+    """A :class:`Separator` whose U-Nets also see the vocal F0, drawn as a harmonic comb.
+
+    Args:
+        model: the joint model (its ``vocals`` and ``accompaniment`` U-Nets are used).
+        hz: ``(frames,)`` F0 in Hz on Spleeter's STFT frames (0 = unvoiced).
+        weight: ``(frames,)`` comb height in ``[0, 1]``: the estimate's confidence, 1 for user
+            corrections.
+    """
+
+    def __init__(self, model: JointModel, hz: np.ndarray, weight: np.ndarray) -> None:
+        super().__init__(model.vocals, model.accompaniment)
+        self.model = model
+        hz, weight = np.asarray(hz, dtype=np.float32), np.asarray(weight, dtype=np.float32)
+        if hz.ndim != 1 or hz.shape != weight.shape:
+            raise ParameterError(
+                f"hz and weight must be 1-D of one length, got {hz.shape} and {weight.shape}"
+            )
+        if not (np.isfinite(hz).all() and np.isfinite(weight).all()) or (hz < 0).any():
+            raise ParameterError("hz must be finite and >= 0 Hz and weight finite")
+        self.hz = torch.from_numpy(hz)
+        self.weight = torch.from_numpy(np.clip(weight, 0, 1))
+
+    def vocal_ratio(self, magnitude: torch.Tensor, patch: Patch | None = None) -> torch.Tensor:
+        """Ratio mask of a patch with its frames' F0 as conditioning (frames past the F0 are unvoiced)."""
+        start = 0 if patch is None else patch.start
+        frames = magnitude.shape[2]
+        hz, weight = torch.zeros(frames), torch.zeros(frames)
+        available = max(0, min(frames, self.hz.shape[0] - start))
+        hz[:available] = self.hz[start : start + available]
+        weight[:available] = self.weight[start : start + available]
+        batch = magnitude.shape[0]
+        vocals_mask, accompaniment_mask = self.model.conditioned_masks(
+            magnitude, hz.expand(batch, -1), weight.expand(batch, -1)
+        )
+        return ratio_mask(vocals_mask, accompaniment_mask, magnitude)

