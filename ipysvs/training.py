@@ -275,6 +275,8 @@ def train(
     model = JointModel()
     if (run.folder / "model.safetensors").is_file():
         run.restore(model)
+    if state["stage"] == "done":
+        return model.eval()
     separator = Separator()
     validation = set(config.validation_singers)
     training_songs = load_features(
@@ -288,8 +290,8 @@ def train(
         if stage == "conditioned":
             attach_estimates(model, training_songs)
         _train_stage(model, stage, config, training_songs, run, state, progress)
-        run.log(stage=stage, validation=validate(model, stage, validation_songs))
-        state["step"] = 0
+        run.log(stage=stage, seconds=state["seconds"], validation=validate(model, stage, validation_songs))
+        state.update(step=0, seconds=0.0)
     state["stage"] = "done"
     run.state_path.write_text(json.dumps(state, indent=2))
     return model.eval()
@@ -327,9 +329,9 @@ def _train_stage(
         optimizer.step()
         state.update(step=step + 1, seconds=time.time() - started)
         if progress is not None:
-            progress(stage, step + 1, total, float(loss))
+            progress(stage, step + 1, total, loss.item())
         if (step + 1) % 25 == 0:
-            run.log(stage=stage, step=step + 1, loss=float(loss), seconds=state["seconds"])
+            run.log(stage=stage, step=step + 1, loss=loss.item(), seconds=state["seconds"])
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == total:
             run.save_checkpoint(model, optimizer, state)
 
