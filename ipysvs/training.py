@@ -314,7 +314,11 @@ def _train_stage(
     sampler = CropSampler(
         songs, config.crop_frames, config.augment, config.seed + state["step"] + 7919 * STAGES.index(stage)
     )
-    model.eval()  # batch norms keep their running statistics; no dropout: small batches fine-tune stably
+    # The saliency network learns from scratch: its batch norms normalise with batch statistics.
+    # The pretrained separators keep their running statistics (and no dropout): small batches
+    # fine-tune them stably.
+    model.eval()
+    model.salience.train(stage == "salience")
     total = config.steps(stage)
     started = time.time() - state["seconds"]
     for step in range(state["step"], total):
