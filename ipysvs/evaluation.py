@@ -28,7 +28,7 @@ import csv
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Protocol
 
@@ -58,10 +58,9 @@ class SilentSourceError(ParameterError):
 class Evaluable(Protocol):
     """Anything :func:`evaluate_clips` can score: a :class:`~ipysvs.datasets.Clip` or a ``Song``."""
 
-    @property
-    def name(self) -> str: ...
-
-    def load(self) -> Track: ...
+    def load(self) -> Track:
+        """The track's sources, rate and labels."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,10 @@ class SourceScores:
     museval_sar: float = math.nan
 
 
+#: the metric columns of :meth:`SeparationScores.as_dict`, e.g. ``vocals_sdr``, ``accompaniment_museval_sar``
+SCORE_COLUMNS = tuple(f"{source}_{field.name}" for source in SOURCES for field in fields(SourceScores))
+
+
 @dataclass(frozen=True)
 class SeparationScores:
     """Scores of a ``(vocals, accompaniment)`` separation."""
@@ -92,12 +95,9 @@ class SeparationScores:
     accompaniment: SourceScores
 
     def as_dict(self) -> dict[str, float]:
-        """Flat ``{"vocals_sdr": ..., "accompaniment_museval_sar": ...}`` columns."""
-        return {
-            f"{source}_{key}": value
-            for source in SOURCES
-            for key, value in asdict(getattr(self, source)).items()
-        }
+        """Flat ``{"vocals_sdr": ..., "accompaniment_museval_sar": ...}``, keys :data:`SCORE_COLUMNS`."""
+        values = [value for source in SOURCES for value in astuple(getattr(self, source))]
+        return dict(zip(SCORE_COLUMNS, values, strict=True))
 
 
 @dataclass(frozen=True)
@@ -335,7 +335,7 @@ def evaluate_clips(
     estimate is silent, is recorded as skipped with the reason.
 
     Args:
-        items: clips or songs (anything with ``name`` and ``load() -> Track``); wrap them in
+        items: clips or songs (anything with ``load() -> Track``); wrap them in
             ``tqdm(...)`` for a progress bar.
         systems: name -> :data:`System`; ``"mixture"`` is reserved.
         framewise: also compute the museval columns.
@@ -419,13 +419,18 @@ def gnsdr(nsdr: Sequence[float], durations_s: Sequence[float]) -> float:
 
 
 def write_csv(results: Sequence[ClipResult], path: str | Path) -> Path:
-    """Write one row per track and system: identity columns, every metric column, then ``skipped``.
+    """Write one row per track and system: identity columns, metric columns, then ``skipped``.
+
+    The metric columns are :data:`SCORE_COLUMNS` (empty cells for skipped tracks and NaN) followed by
+    any other metric the results carry.
 
     Raises:
         ParameterError: the file cannot be written.
     """
     path = Path(path)
-    metrics = list(dict.fromkeys(column for result in results for column in result.metrics))
+    metrics = list(
+        dict.fromkeys([*SCORE_COLUMNS, *(column for result in results for column in result.metrics)])
+    )
     header = [*RESULT_COLUMNS, *metrics, "skipped"]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

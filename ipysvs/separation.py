@@ -37,7 +37,7 @@ class Patch:
 
     Attributes:
         start: first frame.
-        length: frames, a multiple of 64.
+        length: frames (512 by default).
         weights: ``(length,)`` float32 weights; over the whole song the weights of all patches sum to 1.
     """
 
@@ -51,7 +51,9 @@ def plan_patches(
 ) -> list[Patch]:
     """Tile ``n_frames`` frames with overlapping patches and complementary linear cross-fades.
 
-    The last patch is shortened to the next multiple of 64 frames past the song's end.
+    Every patch is ``patch_frames`` long; the last one runs past the song's end into zero frames, as
+    in Spleeter's own inference. (Shortening it changes the masks of the whole patch: the U-Net's
+    receptive field spans hundreds of frames and its biases make padding frames non-zero inside it.)
     """
     if n_frames <= 0:
         raise ParameterError(f"cannot plan patches for {n_frames} frames")
@@ -66,14 +68,12 @@ def plan_patches(
     fade_in = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap
     patches = []
     for index, start in enumerate(starts):
-        last = index == len(starts) - 1
-        length = patch_frames if not last else -(-(n_frames - start) // FRAME_MULTIPLE) * FRAME_MULTIPLE
-        weights = torch.ones(length)
+        weights = torch.ones(patch_frames)
         if index > 0 and overlap:
             weights[:overlap] = fade_in
-        if not last and overlap:
-            weights[length - overlap :] = fade_in.flip(0)
-        patches.append(Patch(start, length, weights))
+        if index < len(starts) - 1 and overlap:
+            weights[patch_frames - overlap :] = fade_in.flip(0)
+        patches.append(Patch(start, patch_frames, weights))
     return patches
 
 

@@ -31,10 +31,10 @@ def test_patches_cover_every_frame_with_weights_summing_to_one(n_frames: int, ov
     patches = plan_patches(n_frames, overlap=overlap)
     total = torch.zeros(patches[-1].start + patches[-1].length)
     for patch in patches:
-        assert patch.length % 64 == 0 and patch.length <= 512
+        assert patch.length == 512  # Spleeter's patch length, also for the last one
         total[patch.start : patch.start + patch.length] += patch.weights
     torch.testing.assert_close(total[:n_frames], torch.ones(n_frames))
-    assert patches[-1].start + patches[-1].length - n_frames < 64
+    assert patches[-1].start < n_frames
 
 
 def test_patch_plan_rejects_bad_overlap() -> None:
