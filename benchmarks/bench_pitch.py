@@ -10,7 +10,7 @@ For each validation song (clips of one singer and song, concatenated):
   with the true F0 on every frame (oracle).
 
 Usage:
-    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--songs N] [--crepe] [--out CSV]
+    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--crepe] [--out CSV]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from ipysvs.spectral import frame_times
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mir1k"
 CREPE_RATE, CREPE_HOP, CREPE_THRESHOLD = 16_000, 320, 0.21
+CREPE_CACHE = HERE / "_work" / "crepe"
 MELODY_KEYS = {
     "rpa": "Raw Pitch Accuracy",
     "rca": "Raw Chroma Accuracy",
@@ -54,8 +55,12 @@ def melody_scores(
     return {key: float(scores[name]) for key, name in MELODY_KEYS.items()}
 
 
-def crepe_f0(vocals: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """torchcrepe 'full' on mono vocals: (times s, hz with 0 where periodicity < 0.21)."""
+def crepe_f0(vocals: np.ndarray, sr: int, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """torchcrepe 'full' on mono vocals: (times s, hz with 0 where periodicity < 0.21), cached in
+    ``cache`` (it takes minutes per song on a CPU; the separated vocals it reads are deterministic)."""
+    if cache.is_file():
+        saved = np.load(cache)
+        return saved["times"], saved["hz"]
     import torch
     import torchcrepe
 
@@ -72,7 +77,17 @@ def crepe_f0(vocals: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         device="cpu",
     )
     hz = np.where(periodicity[0].numpy() >= CREPE_THRESHOLD, pitch[0].numpy(), 0.0)
-    return np.arange(hz.size) * CREPE_HOP / CREPE_RATE, hz
+    times = np.arange(hz.size) * CREPE_HOP / CREPE_RATE
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, times=times, hz=hz)
+    return times, hz
+
+
+def precompute_crepe(song) -> None:
+    """Only separate the song and run (and cache) torchcrepe on its vocals."""
+    track = song.load()
+    vocals = default_separator().separate_channels(track.mixture[np.newaxis], track.sr)[0]
+    crepe_f0(vocals, track.sr, CREPE_CACHE / f"{track.name}.npz")
 
 
 def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
@@ -94,7 +109,7 @@ def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
         row[f"ours_{key}"] = value
     if crepe:
         started = time.perf_counter()
-        times, hz = crepe_f0(vocals, sr)
+        times, hz = crepe_f0(vocals, sr, CREPE_CACHE / f"{track.name}.npz")
         row["crepe_s"] = time.perf_counter() - started
         for key, value in melody_scores(labels.times, labels.f0_hz, times, hz).items():
             row[f"crepe_{key}"] = value
@@ -130,11 +145,21 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--songs", type=int, help="at most this many validation songs")
+    parser.add_argument("--per-singer", type=int, help="only the first N songs of each validation singer")
     parser.add_argument("--crepe", action="store_true", help="also run torchcrepe 'full' (slow on a CPU)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/_work/pitch.csv"))
+    parser.add_argument("--precompute-crepe", action="store_true", help="only run and cache torchcrepe")
+    parser.add_argument("--out", type=Path, default=HERE / "_work" / "pitch.csv")
     args = parser.parse_args()
-    songs = group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))[: args.songs]
+    songs = group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))
+    if args.per_singer:
+        songs = [
+            s for s in songs if sum(o.singer == s.singer for o in songs[: songs.index(s)]) < args.per_singer
+        ]
+    if args.precompute_crepe:
+        for song in songs:
+            precompute_crepe(song)
+            print(f"crepe cached: {song.name}", flush=True)
+        return
     rows = []
     for index, song in enumerate(songs, 1):
         rows.append(evaluate_song(song, crepe=args.crepe))

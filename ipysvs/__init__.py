@@ -2,7 +2,17 @@
 
 from .errors import AudioFileError, IpysvsError, ParameterError, WeightsError
 from .separation import Separator, separate
+from .session import Session, open
 
 __version__ = "0.1.0"
 
-__all__ = ["AudioFileError", "IpysvsError", "ParameterError", "Separator", "WeightsError", "separate"]
+__all__ = [
+    "AudioFileError",
+    "IpysvsError",
+    "ParameterError",
+    "Separator",
+    "Session",
+    "WeightsError",
+    "open",
+    "separate",
+]

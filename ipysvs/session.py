@@ -1,0 +1,387 @@
+"""The Session: the single owner of one song's state, used the same way by scripts and widgets.
+
+>>> s = ipysvs.open("song.ogg")          # doctest: +SKIP
+>>> s.set_f0(12.0, 13.5, 220.0)          # doctest: +SKIP
+>>> s.unvoice(20.0, 21.0)                # doctest: +SKIP
+>>> report = s.adapt()                   # doctest: +SKIP
+>>> s.audio("vocals")                    # doctest: +SKIP
+
+A session holds the mixture, a per-song copy of the joint model, the initial analysis (separation,
+F0 saliency, beats; cached on disk by content hash, so reopening a song is instant), the ordered list
+of edits with its redo stack, and the current and previous outputs. Every edit is validated before
+anything changes; a rejected edit leaves the session exactly as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import audio as audio_io
+from .adaptation import AdaptProgress, AdaptReport, changed_frames, fine_tune_salience, training_frames
+from .analysis import SongAnalysis, analyse
+from .cache import cache_dir, write_atomically
+from .conditioned import ConditionedSeparator
+from .edits import Draw, Edit, MarkActivity, SetF0, ShiftOctave, Unvoice, activity, apply_edits, validate_edit
+from .errors import ParameterError
+from .f0 import Trajectory, bin_to_hz, hz_to_bin
+from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
+from .pitch import salience_trajectory, song_salience
+
+ANALYSIS_VERSION = "1"
+STEMS = ("vocals", "accompaniment", "mixture")
+SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
+
+
+class Session:
+    """One song being separated, corrected and adapted. Create it with :func:`ipysvs.open`.
+
+    Attributes:
+        sr: the song's sample rate in Hz.
+        name: a label for the song (its file stem, or "song").
+        model: the per-song copy of the joint model (replaced by :meth:`adapt`).
+    """
+
+    def __init__(
+        self, samples: np.ndarray, sr: int, layout: audio_io.Layout, analysis: SongAnalysis, *, name: str
+    ) -> None:
+        self._samples = samples
+        self.sr = sr
+        self._layout = layout
+        self.name = name
+        self.model: JointModel = copy.deepcopy(default_joint_model())
+        self._analysis = analysis
+        self._estimate = analysis.f0
+        self._salience = analysis.salience
+        self._edits: list[Edit] = []
+        self._redo: list[Edit] = []
+        self._outputs = (analysis.vocals, analysis.accompaniment)
+        self._before: tuple[np.ndarray, np.ndarray] | None = None
+        self.reports: list[AdaptReport] = []
+
+    # ----------------------------------------------------------------- state
+    @property
+    def duration_s(self) -> float:
+        """Length of the song in seconds."""
+        return self._samples.shape[1] / self.sr
+
+    @property
+    def mixture(self) -> np.ndarray:
+        """The mixture, in the layout it was given."""
+        return self._layout.restore(self._samples)
+
+    @property
+    def vocals(self) -> np.ndarray:
+        """The current vocals, shaped like :attr:`mixture`, at :attr:`sr`."""
+        return self._layout.restore(self._outputs[0])
+
+    @property
+    def accompaniment(self) -> np.ndarray:
+        """The current accompaniment, shaped like :attr:`mixture`, at :attr:`sr`."""
+        return self._layout.restore(self._outputs[1])
+
+    @property
+    def beats(self) -> np.ndarray:
+        """Beat times in seconds."""
+        return self._analysis.beats
+
+    @property
+    def salience(self) -> np.ndarray:
+        """``(frames, 320)`` the current model's F0 saliency at :attr:`frame_times`."""
+        return self._salience
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        """``(frames,)`` the trajectory's frame times in seconds."""
+        return self._estimate.times
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        """The edits in the order they were made (undone ones excluded)."""
+        return tuple(self._edits)
+
+    @property
+    def f0(self) -> Trajectory:
+        """The vocal F0: the model's estimate with every edit applied (confidence 1 where corrected)."""
+        hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
+        confidence = np.where(corrected, 1.0, self._estimate.confidence).astype(np.float32)
+        return Trajectory(self.frame_times, hz, confidence)
+
+    @property
+    def estimate(self) -> Trajectory:
+        """The model's own F0 estimate, without edits."""
+        return self._estimate.copy()
+
+    @property
+    def corrected(self) -> np.ndarray:
+        """``(frames,)`` bool: frames whose F0 the user fixed."""
+        return apply_edits(self.frame_times, self._estimate.hz, self._edits)[1]
+
+    @property
+    def activity(self) -> np.ndarray:
+        """``(frames,)`` int8: 1 marked singing, -1 marked silent, 0 unmarked."""
+        return activity(self.frame_times, self._edits)
+
+    # ----------------------------------------------------------------- edits
+    def set_f0(self, t0: float, t1: float, hz: float | np.ndarray) -> None:
+        """Set the F0 of frames in ``[t0, t1)`` s to ``hz`` (a constant, or one value per frame there)."""
+        values = np.asarray(hz, dtype=np.float64)
+        if values.ndim > 1:
+            raise ParameterError(f"hz must be a number or a 1-D array, got shape {values.shape}")
+        if values.ndim == 1:
+            self._push(SetF0(float(t0), float(t1), tuple(float(v) for v in values)), check_frames=True)
+        else:
+            self._push(SetF0(float(t0), float(t1), float(values)))
+
+    def draw(self, times: np.ndarray, hz: np.ndarray) -> None:
+        """A free-hand stroke: frames between its first and last point follow ``(times s, hz)``."""
+        times, hz = np.asarray(times, dtype=np.float64), np.asarray(hz, dtype=np.float64)
+        if times.ndim != 1 or times.size < 2:
+            raise ParameterError("a stroke needs at least two points (times and hz as 1-D arrays)")
+        self._push(Draw(float(times[0]), float(times[-1]), tuple(times.tolist()), tuple(hz.tolist())))
+
+    def unvoice(self, t0: float, t1: float) -> None:
+        """Nobody sings in ``[t0, t1)`` s: delete the F0 there."""
+        self._push(Unvoice(float(t0), float(t1)))
+
+    def shift_octave(self, t0: float, t1: float, octaves: int) -> None:
+        """Move the voiced F0 in ``[t0, t1)`` s up (+1) or down (-1) an octave."""
+        self._push(
+            ShiftOctave(float(t0), float(t1), int(octaves) if float(octaves) == int(octaves) else octaves)
+        )
+
+    def snap(self, t0: float, t1: float) -> None:
+        """Move the F0 in ``[t0, t1)`` s onto the nearest saliency ridge (within +-1 semitone of the
+        current pitch; the strongest peak for unvoiced frames), recorded as a stroke in Hz."""
+        validate_edit(Unvoice(float(t0), float(t1)), duration_s=self.duration_s)
+        covered = np.flatnonzero((self.frame_times >= t0) & (self.frame_times < t1))
+        if covered.size < 2:
+            raise ParameterError(f"[{t0}, {t1}) s covers {covered.size} frame(s); snap needs at least two")
+        current = self.f0.hz[covered]
+        snapped = np.array([self._ridge(frame, hz) for frame, hz in zip(covered, current, strict=True)])
+        self._push(
+            Draw(
+                float(self.frame_times[covered[0]]),
+                float(self.frame_times[covered[-1]]),
+                tuple(self.frame_times[covered].tolist()),
+                tuple(snapped.tolist()),
+            )
+        )
+
+    def mark_activity(self, t0: float, t1: float, *, vocal: bool = True) -> None:
+        """Mark the voice active (``vocal=True``) or silent in ``[t0, t1)`` s (Cantisani's annotations)."""
+        self._push(MarkActivity(float(t0), float(t1), vocal))
+
+    def undo(self) -> bool:
+        """Undo the last edit; returns False when there is nothing to undo."""
+        if not self._edits:
+            return False
+        self._redo.append(self._edits.pop())
+        return True
+
+    def redo(self) -> bool:
+        """Redo the last undone edit; returns False when there is nothing to redo."""
+        if not self._redo:
+            return False
+        self._edits.append(self._redo.pop())
+        return True
+
+    def apply_edit(self, edit: Edit) -> None:
+        """Add an already built :class:`~ipysvs.edits.Edit` (as the widget does), validated first."""
+        self._push(edit, check_frames=isinstance(edit, SetF0))
+
+    def _push(self, edit: Edit, *, check_frames: bool = False) -> None:
+        validate_edit(edit, duration_s=self.duration_s)
+        if check_frames:
+            apply_edits(self.frame_times, self._estimate.hz, [edit])  # raises if the count is wrong
+        self._edits.append(edit)
+        self._redo.clear()
+
+    def _ridge(self, frame: int, hz: float) -> float:
+        row = self._salience[frame]
+        if hz <= 0:
+            peak = int(np.argmax(row))
+        else:
+            centre = int(np.clip(round(float(hz_to_bin(hz))), 0, row.size - 1))
+            lo, hi = max(centre - SNAP_SEARCH_BINS, 0), min(centre + SNAP_SEARCH_BINS + 1, row.size)
+            peak = lo + int(np.argmax(row[lo:hi]))
+        neighbours = np.arange(max(peak - 1, 0), min(peak + 2, row.size))
+        weights = row[neighbours] + 1e-9
+        return float(bin_to_hz(np.sum(neighbours * weights) / np.sum(weights)))
+
+    # ----------------------------------------------------------------- adaptation
+    def adapt(
+        self,
+        *,
+        steps: int = 30,
+        region: str = "up-to-last",
+        learning_rate: float = 3e-4,
+        progress: AdaptProgress | None = None,
+    ) -> AdaptReport:
+        """Fine-tune the per-song model on the corrected F0, re-estimate the rest, re-separate.
+
+        Transactional: a copy of the model is trained and swapped in only when everything succeeded;
+        an exception or KeyboardInterrupt leaves model, trajectory and outputs exactly as before.
+
+        Args:
+            steps: optimisation steps (batches of four 128-frame crops around corrected frames).
+            region: frames the F0 loss sees: ``"up-to-last"`` (the paper: every frame up to the
+                last corrected one) or ``"corrected"`` (only corrected frames).
+            learning_rate: Adam's learning rate.
+            progress: ``progress(phase, fraction)`` with phase "train", "estimate", "separate".
+
+        Returns:
+            An :class:`~ipysvs.adaptation.AdaptReport`.
+
+        Raises:
+            ParameterError: nothing is corrected, or bad arguments.
+        """
+        started = time.perf_counter()
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ParameterError(f"steps must be a positive whole number, got {steps!r}")
+        edited = self.f0
+        corrected = self.corrected
+        frames = training_frames(corrected, region)
+        model = copy.deepcopy(self.model)
+        losses = fine_tune_salience(
+            model,
+            self._analysis.vocal_magnitude,
+            edited.hz,
+            frames,
+            steps=steps,
+            learning_rate=learning_rate,
+            progress=progress,
+        )
+        salience = song_salience(model.salience, self._analysis.vocal_magnitude)
+        estimate = salience_trajectory(salience)
+        if progress is not None:
+            progress("estimate", 1.0)
+        hz, corrected_after = apply_edits(estimate.times, estimate.hz, self._edits)
+        weight = np.where(corrected_after, 1.0, estimate.confidence)
+        separator = ConditionedSeparator(model, hz, weight)
+        vocals = separator.separate_channels(
+            self._samples,
+            self.sr,
+            progress=None if progress is None else lambda d, t: progress("separate", d / t),
+        )
+        report = AdaptReport(
+            losses=losses,
+            steps=steps,
+            changed_frames=changed_frames(self._estimate.hz, estimate.hz, ~corrected),
+            before=self._outputs,
+            after=(vocals, self._samples - vocals),
+        )
+        # commit: nothing above touched the session
+        self.model, self._estimate, self._salience = model, estimate, salience
+        self._before, self._outputs = self._outputs, report.after
+        report.seconds = time.perf_counter() - started
+        self.reports.append(report)
+        return report
+
+    # ----------------------------------------------------------------- outputs
+    def stem(self, which: str, *, before: bool = False) -> np.ndarray:
+        """``"vocals"``, ``"accompaniment"`` or ``"mixture"`` as ``(channels, samples)``; ``before=True``
+        gives the output before the last adaptation."""
+        if which not in STEMS:
+            raise ParameterError(f"choose one of {STEMS}, got {which!r}")
+        if which == "mixture":
+            return self._samples
+        outputs = self._outputs
+        if before:
+            if self._before is None:
+                raise ParameterError("there is no 'before': the session has not been adapted yet")
+            outputs = self._before
+        return outputs[0] if which == "vocals" else outputs[1]
+
+    def audio(self, which: str = "vocals", *, before: bool = False):
+        """An ``IPython.display.Audio`` player of a stem (see :meth:`stem`)."""
+        from IPython.display import Audio
+
+        return Audio(self.stem(which, before=before), rate=self.sr, normalize=False)
+
+    def export(self, folder: str | Path, *, file_format: str = "wav") -> Path:
+        """Write the stems (wav or flac), ``f0.csv`` and ``edits.json`` into ``folder``."""
+        import json
+
+        folder = Path(folder)
+        for which in ("vocals", "accompaniment"):
+            audio_io.write(folder / f"{which}.{file_format}", self.stem(which), self.sr)
+        self.f0.to_csv(folder / "f0.csv")
+        (folder / "edits.json").write_text(json.dumps([e.to_json() for e in self._edits], indent=1))
+        return folder
+
+    def __repr__(self) -> str:
+        return (
+            f"<ipysvs.Session {self.name!r}: {self.duration_s:.1f} s at {self.sr} Hz, "
+            f"{len(self._edits)} edits, {int(self.corrected.sum())} corrected frames>"
+        )
+
+
+def open(source: str | Path | np.ndarray, sr: int | None = None, *, name: str | None = None) -> Session:
+    """Open a song (a file path, or an array with its sample rate) as a :class:`Session`.
+
+    The initial analysis (separation, F0, beats) is cached on disk by the audio's content hash:
+    opening the same song again is instant.
+
+    Raises:
+        AudioFileError: the file is missing or unreadable.
+        ParameterError: the array or sample rate is invalid.
+    """
+    if isinstance(source, (str, Path)):
+        if sr is not None:
+            raise ParameterError("sr is read from the file; pass sr only with an array")
+        samples, sr = audio_io.read(source)
+        layout = audio_io.Layout(2, True, np.dtype(np.float32))
+        name = name or Path(source).stem
+    else:
+        if sr is None:
+            raise ParameterError("give the sample rate of the array: ipysvs.open(array, sr)")
+        samples, layout = audio_io.as_channels_first(source)
+        sr = audio_io.validate_sample_rate(sr)
+    return Session(samples, sr, layout, cached_analysis(samples, sr), name=name or "song")
+
+
+def content_key(samples: np.ndarray, sr: int) -> str:
+    """A hash of the audio, its rate and the analysis version and weights."""
+    digest = hashlib.sha256()
+    digest.update(f"{ANALYSIS_VERSION}:{sr}:{samples.shape}:".encode())
+    digest.update(np.ascontiguousarray(samples).tobytes())
+    if SHIPPED_WEIGHTS.is_file():
+        digest.update(str(SHIPPED_WEIGHTS.stat().st_size).encode())
+    return digest.hexdigest()[:32]
+
+
+def cached_analysis(samples: np.ndarray, sr: int) -> SongAnalysis:
+    """:func:`~ipysvs.analysis.analyse`, from the on-disk cache when this audio was analysed before."""
+    import torch
+
+    path = cache_dir() / "analysis" / f"{content_key(samples, sr)}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as saved:
+                return SongAnalysis(
+                    vocals=saved["vocals"],
+                    accompaniment=samples - saved["vocals"],
+                    vocal_magnitude=torch.from_numpy(saved["vocal_magnitude"].astype(np.float32)),
+                    salience=saved["salience"].astype(np.float32),
+                    f0=Trajectory(saved["f0_times"], saved["f0_hz"], saved["f0_confidence"]),
+                    beats=saved["beats"],
+                )
+        except (OSError, KeyError, ValueError):
+            pass  # a damaged cache entry is recomputed
+    analysis = analyse(samples, sr)
+    arrays = {
+        "vocals": analysis.vocals,
+        "vocal_magnitude": analysis.vocal_magnitude.numpy().astype(np.float16),
+        "salience": analysis.salience.astype(np.float16),
+        "f0_times": analysis.f0.times,
+        "f0_hz": analysis.f0.hz,
+        "f0_confidence": analysis.f0.confidence,
+        "beats": analysis.beats,
+    }
+    write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
+    return analysis

@@ -1,0 +1,177 @@
+"""The Session: opening and caching, edits with undo/redo, transactional adaptation, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import ipysvs
+from ipysvs import session as session_module
+from ipysvs.demo import demo_song
+from ipysvs.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def song():
+    return demo_song(seconds=8.0, seed=3)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture()
+def session(song, cache, monkeypatch):
+    monkeypatch.setenv("IPYSVS_CACHE_DIR", str(cache))
+    return ipysvs.open(song.mixture.T, song.sr)  # (samples, channels), as soundfile gives
+
+
+def test_open_keeps_the_callers_layout_and_analyses(session, song) -> None:
+    assert session.mixture.shape == song.mixture.T.shape
+    assert session.vocals.shape == session.accompaniment.shape == song.mixture.T.shape
+    np.testing.assert_allclose(session.vocals + session.accompaniment, song.mixture.T, atol=1e-5)
+    f0 = session.f0
+    assert f0.times.shape == f0.hz.shape and f0.times[-1] <= session.duration_s + 0.05
+    assert session.salience.shape == (len(f0), 320)
+    assert session.beats.size > 5
+    assert not session.corrected.any() and session.edits == ()
+
+
+def test_reopening_uses_the_cache(song, cache, monkeypatch) -> None:
+    monkeypatch.setenv("IPYSVS_CACHE_DIR", str(cache))
+    first = ipysvs.open(song.mixture, song.sr)
+    monkeypatch.setattr(
+        session_module, "analyse", lambda *a, **k: pytest.fail("analysis must come from the cache")
+    )
+    again = ipysvs.open(song.mixture, song.sr)
+    np.testing.assert_allclose(again.vocals, first.vocals)
+    np.testing.assert_allclose(again.f0.hz, first.f0.hz)
+
+
+def test_open_argument_errors(tmp_path) -> None:
+    with pytest.raises(ParameterError, match="sample rate"):
+        ipysvs.open(np.zeros((2, 1000)))
+    with pytest.raises(ipysvs.AudioFileError, match="no such file"):
+        ipysvs.open(tmp_path / "missing.wav")
+
+
+def test_edits_undo_and_redo(session) -> None:
+    session.set_f0(1.0, 2.0, 300.0)
+    session.unvoice(3.0, 3.5)
+    covered = (session.frame_times >= 1.0) & (session.frame_times < 2.0)
+    assert np.allclose(session.f0.hz[covered], 300.0) and session.corrected[covered].all()
+    assert np.all(session.f0.confidence[covered] == 1)
+    assert session.undo() and len(session.edits) == 1
+    assert session.redo() and len(session.edits) == 2
+    session.undo()
+    session.shift_octave(1.0, 2.0, -1)  # a new edit clears the redo stack
+    assert not session.redo()
+    assert np.allclose(session.f0.hz[covered], 150.0)
+    while session.undo():
+        pass
+    np.testing.assert_array_equal(session.f0.hz, session.estimate.hz)
+
+
+def test_draw_per_frame_values_and_activity(session) -> None:
+    session.draw([0.5, 1.5], [200.0, 400.0])
+    inside = (session.frame_times >= 0.5) & (session.frame_times <= 1.5)
+    assert session.f0.hz[inside][0] == pytest.approx(200, rel=0.05)
+    count = int(((session.frame_times >= 4.0) & (session.frame_times < 4.5)).sum())
+    session.set_f0(4.0, 4.5, np.linspace(200, 220, count))
+    session.mark_activity(6.0, 7.0, vocal=False)
+    assert (session.activity[(session.frame_times >= 6.0) & (session.frame_times < 7.0)] == -1).all()
+    assert isinstance(session.edits[-1], ipysvs.edits.MarkActivity)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.set_f0(2.0, 1.0, 200.0), "after t0"),
+        (lambda s: s.set_f0(1.0, 2.0, float("nan")), "finite"),
+        (lambda s: s.set_f0(1.0, 99.0, 200.0), "outside the song"),
+        (lambda s: s.set_f0(1.0, 2.0, [200.0, 210.0]), "one value per frame"),
+        (lambda s: s.draw([1.0], [200.0]), "two points"),
+        (lambda s: s.shift_octave(1.0, 2.0, 5), "octaves"),
+        (lambda s: s.snap(1.0, 1.01), "at least two"),
+    ],
+)
+def test_bad_edits_change_nothing(session, call, message: str) -> None:
+    session.set_f0(0.2, 0.4, 250.0)
+    before = session.f0.hz.copy()
+    with pytest.raises(ParameterError, match=message):
+        call(session)
+    assert len(session.edits) == 1
+    np.testing.assert_array_equal(session.f0.hz, before)
+
+
+def test_snap_moves_onto_the_saliency_ridge(session) -> None:
+    voiced = np.flatnonzero(session.estimate.hz > 0)
+    start = voiced[len(voiced) // 2]
+    t0, t1 = session.frame_times[start], session.frame_times[start + 6]
+    session.set_f0(t0, t1, session.estimate.hz[start] * 2 ** (60 / 1200))  # 60 cents sharp
+    session.snap(t0, t1)
+    covered = (session.frame_times >= t0) & (session.frame_times < t1)
+    cents = 1200 * np.abs(np.log2(session.f0.hz[covered][:-1] / session.estimate.hz[covered][:-1]))
+    assert np.median(cents) < 25
+
+
+def test_adapt_follows_corrections_and_reports(session, song) -> None:
+    truth = np.interp(session.frame_times, song.f0_times, song.f0_hz)
+    truth[np.interp(session.frame_times, song.f0_times, (song.f0_hz > 0).astype(float)) < 0.5] = 0
+    half = session.frame_times < session.duration_s / 2
+    count = int(half.sum())
+    session.set_f0(
+        0.0, float(session.frame_times[count - 1]) + 1e-3, np.where(truth[:count] > 0, truth[:count], 0)
+    )
+    before_vocals = session.vocals.copy()
+    report = session.adapt(steps=4)
+    assert len(report.losses) == 4 and report.steps == 4 and report.seconds > 0
+    assert report.changed_frames >= 0
+    np.testing.assert_allclose(report.before[0], before_vocals.T)
+    assert not np.allclose(session.vocals, before_vocals)  # the conditioned separator took over
+    np.testing.assert_allclose(session.stem("vocals", before=True), before_vocals.T)
+    np.testing.assert_allclose(session.vocals + session.accompaniment, song.mixture.T, atol=1e-5)
+
+
+def test_set_f0_with_zeros_is_rejected(session) -> None:
+    with pytest.raises(ParameterError, match="unvoice"):
+        session.set_f0(0.0, 1.0, 0.0)
+
+
+def test_adapt_is_transactional(session, monkeypatch) -> None:
+    session.set_f0(1.0, 2.0, 220.0)
+    model, f0, vocals = session.model, session.f0.hz.copy(), session.vocals.copy()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(session_module.ConditionedSeparator, "separate_channels", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        session.adapt(steps=2)
+    assert session.model is model and session.reports == []
+    np.testing.assert_array_equal(session.f0.hz, f0)
+    np.testing.assert_array_equal(session.vocals, vocals)
+
+
+def test_adapt_needs_corrections(session) -> None:
+    with pytest.raises(ParameterError, match="correct part of the F0"):
+        session.adapt()
+    session.set_f0(1.0, 2.0, 220.0)
+    with pytest.raises(ParameterError, match="steps"):
+        session.adapt(steps=0)
+
+
+def test_export_and_players(session, tmp_path) -> None:
+    session.set_f0(1.0, 2.0, 220.0)
+    folder = session.export(tmp_path / "out")
+    assert {p.name for p in folder.iterdir()} == {"vocals.wav", "accompaniment.wav", "f0.csv", "edits.json"}
+    assert json.loads((folder / "edits.json").read_text())[0]["kind"] == "set_f0"
+    player = session.audio("mixture")
+    assert player.data[:4] == b"RIFF"
+    with pytest.raises(ParameterError, match="not been adapted"):
+        session.audio("vocals", before=True)
+    with pytest.raises(ParameterError, match="choose one of"):
+        session.audio("drums")
