@@ -38,6 +38,7 @@ from .spectral import MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
 
 STAGES = ("salience", "conditioned")
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
+CONDITION_LR_FACTOR = 10.0
 
 
 @dataclass
@@ -208,20 +209,27 @@ def conditioned_loss(model: JointModel, batch: dict[str, torch.Tensor]) -> torch
     )
 
 
-def stage_parameters(model: JointModel, stage: str) -> list[torch.nn.Parameter]:
-    """Parameters trained in ``stage``; every other parameter is frozen."""
+def stage_parameter_groups(model: JointModel, stage: str, lr: float) -> list[dict]:
+    """Optimizer parameter groups of ``stage``; every other parameter is frozen.
+
+    In the conditioned stage the new conditioning weights (which start at zero) learn
+    :data:`CONDITION_LR_FACTOR` times faster than the pretrained layers they feed.
+    """
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     if stage == "salience":
-        chosen = list(model.salience.parameters())
+        groups = [{"params": list(model.salience.parameters()), "lr": lr}]
     else:
-        chosen = []
+        fresh, pretrained = [], []
         for _, net in model.separation_nets():
             named = dict(net.named_parameters())
-            chosen += [named[n] for n in trainable_names(net)]
-    for parameter in chosen:
-        parameter.requires_grad_(True)
-    return chosen
+            for name in trainable_names(net):
+                (fresh if name.startswith("condition.") else pretrained).append(named[name])
+        groups = [{"params": fresh, "lr": lr * CONDITION_LR_FACTOR}, {"params": pretrained, "lr": lr}]
+    for group in groups:
+        for parameter in group["params"]:
+            parameter.requires_grad_(True)
+    return groups
 
 
 class Run:
@@ -306,9 +314,8 @@ def _train_stage(
     state: dict,
     progress: Callable[[str, int, int, float], None] | None,
 ) -> None:
-    parameters = stage_parameters(model, stage)
     lr = config.salience_lr if stage == "salience" else config.conditioned_lr
-    optimizer = torch.optim.Adam(parameters, lr=lr)
+    optimizer = torch.optim.Adam(stage_parameter_groups(model, stage, lr))
     if state["step"] > 0 and (run.folder / "optimizer.pt").is_file():
         optimizer.load_state_dict(torch.load(run.folder / "optimizer.pt", weights_only=True))
     sampler = CropSampler(

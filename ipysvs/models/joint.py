@@ -28,6 +28,7 @@ from .unet import SeparationUNet
 from .weights import STEMS, load_pretrained_unet
 
 CONDITIONED_LAYERS = (
+    "condition.",
     "encoder.0.",
     "encoder.1.",
     "encoder.2.",
@@ -36,6 +37,8 @@ CONDITIONED_LAYERS = (
     "decoder.5.",
     "mask_head.",
 )
+# the comb's peaks are drawn at the level of a strong harmonic in the mixture magnitudes
+COMB_GAIN = 10.0
 SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "pitch.safetensors"
 
 
@@ -76,7 +79,7 @@ class JointModel(nn.Module):
         Returns:
             ``(vocals_mask, accompaniment_mask)``, each ``(batch, 2, frames, 1024)``.
         """
-        comb = render_harmonics(hz, weight).to(magnitude.dtype)
+        comb = COMB_GAIN * render_harmonics(hz, weight).to(magnitude.dtype)
         return self.vocals(magnitude, comb), self.accompaniment(magnitude, comb)
 
     def shipped_state(self) -> dict[str, torch.Tensor]:

@@ -11,7 +11,7 @@ ReLU, batch norm, with 50 % dropout in the first three; skip connections carry t
 never used). A 4x4 convolution with dilation 2 and a sigmoid
 produce the mask.
 
-``extra_channels`` adds conditioning inputs (for example an F0 saliency rendered on the same
+``extra_channels`` adds conditioning inputs (for example an F0 rendered as a harmonic comb on the same
 frames x bins grid) to the first convolution. Their weights start at zero, so a network loaded with
 pretrained weights computes exactly the pretrained mask until it is trained.
 """
@@ -44,10 +44,14 @@ class EncoderBlock(nn.Module):
         """The block's convolution output, before normalisation: what skip connections carry."""
         return self.conv(functional.pad(x, (1, 2, 1, 2)))
 
+    def activate(self, conv: torch.Tensor) -> torch.Tensor:
+        """Batch norm and leaky ReLU of a convolution output."""
+        return functional.leaky_relu(self.norm(conv), LEAKY_SLOPE)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(conv_output, activation)``."""
         conv = self.convolve(x)
-        return conv, functional.leaky_relu(self.norm(conv), LEAKY_SLOPE)
+        return conv, self.activate(conv)
 
 
 # For each output parity (0 = even, 1 = odd row/column of the cropped output), the taps of the 5-tap
@@ -185,11 +189,18 @@ class UNet(nn.Module):
         """Frames and bins must be multiples of this."""
         return 2 ** len(self.encoder)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, in_channels, frames, bins)`` -> ``(batch, out_channels, frames, bins)`` in [0, 1]."""
+    def forward(self, x: torch.Tensor, first_conv_offset: torch.Tensor | None = None) -> torch.Tensor:
+        """``(batch, in_channels, frames, bins)`` -> ``(batch, out_channels, frames, bins)`` in [0, 1].
+
+        ``first_conv_offset`` (shaped like the first convolution's output) is added to it: the
+        contribution of conditioning inputs.
+        """
         skips = []
-        for block in self.encoder[:-1]:
-            conv, x = block(x)
+        for index, block in enumerate(self.encoder[:-1]):
+            conv = block.convolve(x)
+            if index == 0 and first_conv_offset is not None:
+                conv = conv + first_conv_offset
+            x = block.activate(conv)
             skips.append(conv)
         # Spleeter feeds the last block's convolution to the decoder: its norm is never used
         x = self.encoder[-1].convolve(x)
@@ -204,16 +215,23 @@ class SeparationUNet(UNet):
 
     Args:
         audio_channels: channels of the magnitude input and of the mask (2 for Spleeter).
-        extra_channels: conditioning channels concatenated to the input (zero-initialised weights).
+        extra_channels: conditioning inputs. They enter through :attr:`condition`, a 5x5 stride-2
+            convolution added to the first encoder convolution (the same as extra input channels of
+            that convolution), with zero-initialised weights: the network's output is unchanged until
+            it is trained, and the conditioning weights can have their own learning rate.
     """
 
     def __init__(self, audio_channels: int = 2, extra_channels: int = 0) -> None:
-        super().__init__(audio_channels + extra_channels, audio_channels)
+        super().__init__(audio_channels, audio_channels)
         self.audio_channels = audio_channels
         self.extra_channels = extra_channels
-        if extra_channels:
-            with torch.no_grad():
-                self.encoder[0].conv.weight[:, audio_channels:].zero_()
+        self.condition = (
+            nn.Conv2d(extra_channels, ENCODER_WIDTHS[0], kernel_size=5, stride=2, bias=False)
+            if extra_channels
+            else None
+        )
+        if self.condition is not None:
+            nn.init.zeros_(self.condition.weight)
 
     def forward(self, magnitude: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the soft mask.
@@ -227,6 +245,7 @@ class SeparationUNet(UNet):
         Returns:
             ``(batch, audio_channels, frames, bins)`` mask in ``[0, 1]``.
         """
-        if (extra is None) != (self.extra_channels == 0):
+        if (extra is None) != (self.condition is None):
             raise ValueError(f"this U-Net takes {self.extra_channels} conditioning channels")
-        return super().forward(magnitude if extra is None else torch.cat([magnitude, extra], dim=1))
+        offset = None if self.condition is None else self.condition(functional.pad(extra, (1, 2, 1, 2)))
+        return super().forward(magnitude, offset)

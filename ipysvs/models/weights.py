@@ -129,7 +129,7 @@ def spleeter_to_unet_names(unet: SeparationUNet) -> dict[str, str]:
 def load_spleeter_arrays(unet: SeparationUNet, arrays: dict[str, np.ndarray], *, source: str) -> None:
     """Copy Spleeter arrays into ``unet``, checking that every parameter is present and shaped right.
 
-    For a network with ``extra_channels`` the first convolution's extra input weights stay zero.
+    A conditioned network's ``condition`` weights are not in the checkpoint and stay zero.
 
     Raises:
         WeightsError: a name is missing or unexpected, or a shape differs.
@@ -144,8 +144,6 @@ def load_spleeter_arrays(unet: SeparationUNet, arrays: dict[str, np.ndarray], *,
         for name, key in mapping.items():
             value = torch.from_numpy(np.asarray(arrays[name], dtype=np.float32))
             target = state[key]
-            if key == "encoder.0.conv.weight" and unet.extra_channels:
-                target = target[:, : unet.audio_channels]
             if tuple(value.shape) != tuple(target.shape):
                 raise WeightsError(
                     f"{source}: {name} has shape {tuple(value.shape)}, expected {tuple(target.shape)}"
