@@ -21,8 +21,6 @@ class ConditionedSeparator(Separator):
     """
 
     def __init__(self, model: JointModel, hz: np.ndarray, weight: np.ndarray) -> None:
-        super().__init__(model.vocals, model.accompaniment)
-        self.model = model
         hz, weight = np.asarray(hz, dtype=np.float32), np.asarray(weight, dtype=np.float32)
         if hz.ndim != 1 or hz.shape != weight.shape:
             raise ParameterError(
@@ -30,6 +28,8 @@ class ConditionedSeparator(Separator):
             )
         if not (np.isfinite(hz).all() and np.isfinite(weight).all()) or (hz < 0).any():
             raise ParameterError("hz must be finite and >= 0 Hz and weight finite")
+        super().__init__(model.vocals, model.accompaniment)
+        self.model = model
         self.hz = torch.from_numpy(hz)
         self.weight = torch.from_numpy(np.clip(weight, 0, 1))
 

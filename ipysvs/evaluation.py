@@ -36,8 +36,9 @@ import numpy as np
 import torch
 
 from . import audio as audio_io
-from .datasets import Track
+from .datasets import Labels, Track
 from .errors import ParameterError
+from .f0 import Trajectory
 from .separation import RATIO_EPS
 from .spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
 
@@ -48,7 +49,15 @@ RESULT_COLUMNS = ("name", "singer", "song", "system", "duration_s")
 
 #: A system under evaluation: maps a track to ``(vocals, accompaniment)`` estimates, each
 #: ``(samples,)`` at ``track.sr``. Blind systems must only use ``track.mixture`` (see :func:`blind_system`).
-System = Callable[[Track], tuple[np.ndarray, np.ndarray]]
+System = Callable[[Track], tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, Trajectory]]
+"""A separator under test: ``track -> (vocals, accompaniment)``, optionally with its vocal F0."""
+MELODY_METRICS = {
+    "f0_rpa": "Raw Pitch Accuracy",
+    "f0_rca": "Raw Chroma Accuracy",
+    "f0_oa": "Overall Accuracy",
+    "f0_vr": "Voicing Recall",
+    "f0_vfa": "Voicing False Alarm",
+}
 
 
 class SilentSourceError(ParameterError):
@@ -359,10 +368,21 @@ def evaluate_clips(
     return results
 
 
+def melody_scores(labels: Labels, trajectory: Trajectory) -> dict[str, float]:
+    """mir_eval melody metrics (fractions in [0, 1]) of an estimated F0 against the labels:
+    ``f0_rpa``, ``f0_rca``, ``f0_oa``, ``f0_vr`` (voicing recall), ``f0_vfa`` (voicing false alarm)."""
+    import mir_eval
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # mir_eval warns on all-unvoiced references
+        scores = mir_eval.melody.evaluate(labels.times, labels.f0_hz, trajectory.times, trajectory.hz)
+    return {key: float(scores[name]) for key, name in MELODY_METRICS.items()}
+
+
 def _score_system(
     track: Track, name: str, system: System, mixture: SeparationScores, framewise: bool
 ) -> ClipResult:
-    vocals, accompaniment = system(track)
+    vocals, accompaniment, *f0 = system(track)
     try:
         scores = score_separation(
             track.voice,
@@ -375,7 +395,10 @@ def _score_system(
         )
     except SilentSourceError as error:
         return _result(track, name, None, str(error))
-    return _result(track, name, scores)
+    result = _result(track, name, scores)
+    if f0:
+        result.metrics.update(melody_scores(track.labels, f0[0]))
+    return result
 
 
 def _result(track: Track, system: str, scores: SeparationScores | None, skipped: str = "") -> ClipResult:
@@ -459,6 +482,7 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
     ),
     *((f"{source} GNSDR", "gnsdr", source) for source in SOURCES),
     *((f"{source} SDR museval", "medians", f"{source}_museval_sdr") for source in SOURCES),
+    *((f"F0 {key[3:].upper()} median (%)", "medians", key) for key in MELODY_METRICS),
 )
 
 
@@ -477,6 +501,9 @@ def format_table(summaries: Sequence[Summary]) -> str:
             f"{'tracks skipped':<{label_width}}" + "".join(f"{s.skipped:>{width}d}" for s in summaries)
         )
     for label, attribute, key in TABLE_ROWS:
-        values = (getattr(summary, attribute).get(key, math.nan) for summary in summaries)
+        if key in MELODY_METRICS and not any(key in summary.medians for summary in summaries):
+            continue
+        scale = 100 if key in MELODY_METRICS else 1
+        values = (scale * getattr(summary, attribute).get(key, math.nan) for summary in summaries)
         lines.append(f"{label:<{label_width}}" + "".join(f"{value:>{width}.2f}" for value in values))
     return "\n".join(lines)

@@ -1,10 +1,11 @@
-"""``ipysvs evaluate DATA``: score the pretrained separator on a folder in the MIR-1K layout.
+"""``ipysvs evaluate DATA``: score separation and vocal F0 on a folder in the MIR-1K layout.
 
-Every clip's mixture (``voice + acc``) is separated by :func:`ipysvs.separation.default_separator`,
-which resamples it to 44.1 kHz, separates it as dual mono and resamples the vocals back to the clip's
-rate. The unprocessed mixture is always scored as the baseline (system ``mixture``); with ``--oracle``
-the ideal ratio mask (:func:`ipysvs.evaluation.ideal_ratio_mask`, computed at 44.1 kHz with the
-model's STFT) is scored too. The summary table goes to stdout, one CSV row per clip and system to
+Every clip's mixture (``voice + acc``) is analysed by :func:`ipysvs.analysis.analyse`: the pretrained
+separator (44.1 kHz dual mono inside, vocals resampled back to the clip's rate) and the saliency
+network's vocal F0. It is scored with BSS Eval and with mir_eval's melody metrics against the clip's F0
+labels. The unprocessed mixture is always scored as the baseline (system ``mixture``); with
+``--oracle`` the ideal ratio mask (:func:`ipysvs.evaluation.ideal_ratio_mask`, computed at 44.1 kHz with
+the model's STFT) is scored too. The summary table goes to stdout, one CSV row per clip and system to
 ``--out``.
 """
 
@@ -13,20 +14,27 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+import numpy as np
 from tqdm import tqdm
 
+from ..analysis import analyse
 from ..cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
-from ..datasets import read_clips
+from ..datasets import Track, read_clips
 from ..evaluation import (
     System,
-    blind_system,
     evaluate_clips,
     format_table,
     oracle_system,
     summarise,
     write_csv,
 )
-from ..separation import default_separator
+from ..f0 import Trajectory
+
+
+def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
+    """Separation and vocal F0 of a mono track, as scored by ``ipysvs evaluate``."""
+    analysis = analyse(track.mixture[np.newaxis], track.sr, beats=False)
+    return analysis.vocals[0], analysis.accompaniment[0], analysis.f0
 
 
 def evaluate_command(args: argparse.Namespace, report: Callable[[str], None]) -> int:
@@ -47,7 +55,7 @@ def evaluate_command(args: argparse.Namespace, report: Callable[[str], None]) ->
         report(f"--limit must be at least 1, got {args.limit}")
         return EXIT_USAGE
     clips = read_clips(args.data, singers=args.singers or None)[: args.limit]
-    systems: dict[str, System] = {"ipysvs": blind_system(default_separator().separate)}
+    systems: dict[str, System] = {"ipysvs": analysed_system}
     if args.oracle:
         systems["oracle"] = oracle_system
     items = clips if args.quiet else tqdm(clips, desc="evaluate", unit="clip")

@@ -116,6 +116,34 @@ class JointModel(nn.Module):
                 own[name].copy_(value)
 
 
+class SvsToF0(nn.Module):
+    """Nakano's SVS->F0 variant: the separated vocal magnitudes feed the saliency network, so a pitch
+    loss also trains the separator (gradients flow through the ratio mask into both U-Nets).
+
+    Args:
+        salience: the saliency network (shared, not copied).
+        vocals, accompaniment: unconditioned separation U-Nets (Spleeter's pretrained by default).
+    """
+
+    def __init__(
+        self,
+        salience: SalienceUNet,
+        vocals: SeparationUNet | None = None,
+        accompaniment: SeparationUNet | None = None,
+    ) -> None:
+        super().__init__()
+        self.salience = salience
+        self.vocals = vocals or load_pretrained_unet("vocals")
+        self.accompaniment = accompaniment or load_pretrained_unet("accompaniment")
+
+    def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """Mixture magnitudes ``(batch, 2, frames, 1024)`` -> saliency ``(batch, frames, 320)``."""
+        from ..separation import ratio_mask
+
+        ratio = ratio_mask(self.vocals(magnitude), self.accompaniment(magnitude), magnitude)
+        return self.salience(ratio * magnitude)
+
+
 def load_joint_model(path: Path = SHIPPED_WEIGHTS) -> JointModel:
     """The joint model with the weights shipped in the package (or another ``pitch.safetensors``).
 
@@ -151,6 +179,7 @@ __all__ = [
     "CONDITIONED_LAYERS",
     "STEMS",
     "JointModel",
+    "SvsToF0",
     "default_joint_model",
     "load_joint_model",
     "trainable_names",

@@ -1,0 +1,100 @@
+"""Saliency network, harmonic rendering, the joint F0->SVS / SVS->F0 models and shipped weights."""
+
+from __future__ import annotations
+
+import mir_eval
+import numpy as np
+import pytest
+import torch
+
+from ipysvs.conditioned import ConditionedSeparator
+from ipysvs.demo import demo_song
+from ipysvs.errors import ParameterError, WeightsError
+from ipysvs.f0 import hz_to_bin
+from ipysvs.models.joint import SHIPPED_WEIGHTS, JointModel, SvsToF0, load_joint_model
+from ipysvs.models.salience import BIN_HZ, HARMONICS, HarmonicStack, SalienceUNet, render_harmonics
+from ipysvs.pitch import salience_trajectory, song_salience
+from ipysvs.separation import VocalFrames
+
+
+@pytest.fixture(scope="module")
+def untrained() -> JointModel:
+    return JointModel().eval()
+
+
+def test_comb_has_peaks_at_the_harmonics() -> None:
+    comb = render_harmonics(torch.tensor([[200.0, 0.0, 200.0]]), torch.tensor([[1.0, 1.0, 0.25]]))[0, 0]
+    assert comb.shape == (3, 1024)
+    for harmonic in (1, 2, 5, 20):
+        assert comb[0, round(harmonic * 200 / BIN_HZ)] > 0.8
+    assert comb[0, round(300 / BIN_HZ)] < 0.05  # between the 1st and 2nd harmonic
+    assert comb[1].max() == 0  # unvoiced
+    torch.testing.assert_close(comb[2], 0.25 * comb[0])
+
+
+def test_harmonic_stack_aligns_harmonics_on_the_pitch_axis() -> None:
+    spectrum = torch.zeros(1, 2, 4, 1024)
+    f0 = 220.0
+    for harmonic in range(1, 11):
+        spectrum[..., round(harmonic * f0 / BIN_HZ)] = 10.0
+    stack = HarmonicStack()(spectrum)
+    assert stack.shape == (1, len(HARMONICS), 4, 320)
+    pitch_bin = round(float(hz_to_bin(f0)))
+    for channel, harmonic in enumerate(HARMONICS):
+        if harmonic >= 1:
+            window = stack[0, channel, 0, pitch_bin - 3 : pitch_bin + 4]
+            assert window.max() > 1.0, harmonic  # log1p of ~10 near the pitch bin in every harmonic channel
+
+
+def test_untrained_joint_model_is_exactly_the_pretrained_separator(untrained, separator) -> None:
+    song = demo_song(seconds=4.0, seed=2)
+    hz = np.full(200, 220.0, dtype=np.float32)
+    conditioned = ConditionedSeparator(untrained, hz, np.ones_like(hz))
+    np.testing.assert_allclose(
+        conditioned.separate_channels(song.mixture, song.sr),
+        separator.separate_channels(song.mixture, song.sr),
+        atol=1e-6,
+    )
+
+
+def test_svs_to_f0_trains_the_separator_through_the_pitch_loss() -> None:
+    model = SvsToF0(SalienceUNet())
+    model(torch.rand(1, 2, 64, 1024) * 5).mean().backward()
+    assert model.vocals.encoder[0].conv.weight.grad.abs().sum() > 0
+    assert model.accompaniment.decoder[-1].deconv.weight.grad.abs().sum() > 0
+
+
+def test_conditioned_separator_validates_its_f0() -> None:
+    model = JointModel.__new__(JointModel)  # validation happens before the model is used
+    with pytest.raises(ParameterError, match="one length"):
+        ConditionedSeparator.__init__(
+            ConditionedSeparator.__new__(ConditionedSeparator), model, np.zeros(3), np.zeros(4)
+        )
+
+
+def test_missing_or_wrong_weights_are_reported(tmp_path) -> None:
+    with pytest.raises(WeightsError, match="not found"):
+        load_joint_model(tmp_path / "nope.safetensors")
+    from safetensors.torch import save_file
+
+    save_file({"salience.x": torch.zeros(2)}, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(WeightsError, match="tensors differ"):
+        load_joint_model(tmp_path / "bad.safetensors")
+
+
+def test_shipped_weights_are_compact_and_record_their_command() -> None:
+    from safetensors import safe_open
+
+    assert SHIPPED_WEIGHTS.is_file(), "ipysvs/weights/pitch.safetensors must ship with the package"
+    assert SHIPPED_WEIGHTS.stat().st_size < 10e6
+    with safe_open(str(SHIPPED_WEIGHTS), "pt") as handle:
+        assert handle.metadata()["command"].startswith("ipysvs train")
+
+
+def test_shipped_saliency_network_finds_the_demo_melody(separator) -> None:
+    song = demo_song(seconds=12.0, seed=5)
+    collector = VocalFrames()
+    separator.separate_channels(song.mixture, song.sr, collector=collector)
+    trajectory = salience_trajectory(song_salience(load_joint_model().salience, collector.magnitude))
+    scores = mir_eval.melody.evaluate(song.f0_times, song.f0_hz, trajectory.times, trajectory.hz)
+    assert scores["Raw Pitch Accuracy"] > 0.8 and scores["Overall Accuracy"] > 0.7
