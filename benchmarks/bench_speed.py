@@ -68,6 +68,7 @@ def main() -> None:
         for _ in range(args.repeats):
             results["ipysvs"].append(run_process([*ipysvs, out]))
             results["reference"].append(run_process([*reference, out]))
+        full_job = run_process([arg for arg in ipysvs if arg != "--stems-only"] + [out])
     wall = {name: statistics.median(w for w, _ in runs) for name, runs in results.items()}
     memory = {name: max(m for _, m in runs) for name, runs in results.items()}
     print(f"song: {args.song.name}, {duration:.1f} s; {args.repeats} interleaved runs each")
@@ -78,6 +79,11 @@ def main() -> None:
             f"peak RSS {memory[name]:.0f} MB; runs {runs}"
         )
     print(f"speed-up ipysvs vs reference: {wall['reference'] / wall['ipysvs']:.2f}x")
+    full, full_memory = full_job
+    print(
+        f"full job (stems + f0.csv + beats.csv, one run): {full:.2f} s "
+        f"({duration / full:.1f}x real time), peak RSS {full_memory:.0f} MB"
+    )
     print(f"date {date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
 
 
