@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -33,16 +35,14 @@ class ConditionedSeparator(Separator):
         self.hz = torch.from_numpy(hz)
         self.weight = torch.from_numpy(np.clip(weight, 0, 1))
 
-    def vocal_ratio(self, magnitude: torch.Tensor, patch: Patch | None = None) -> torch.Tensor:
-        """Ratio mask of a patch with its frames' F0 as conditioning (frames past the F0 are unvoiced)."""
-        start = 0 if patch is None else patch.start
+    def vocal_ratio(self, magnitude: torch.Tensor, patches: Sequence[Patch] = ()) -> torch.Tensor:
+        """Ratio masks of patches with their frames' F0 as conditioning (frames past the F0 are unvoiced)."""
         frames = magnitude.shape[2]
-        hz, weight = torch.zeros(frames), torch.zeros(frames)
-        available = max(0, min(frames, self.hz.shape[0] - start))
-        hz[:available] = self.hz[start : start + available]
-        weight[:available] = self.weight[start : start + available]
-        batch = magnitude.shape[0]
-        vocals_mask, accompaniment_mask = self.model.conditioned_masks(
-            magnitude, hz.expand(batch, -1), weight.expand(batch, -1)
-        )
+        starts = [p.start for p in patches] or [0] * magnitude.shape[0]
+        hz, weight = torch.zeros(len(starts), frames), torch.zeros(len(starts), frames)
+        for row, start in enumerate(starts):
+            available = max(0, min(frames, self.hz.shape[0] - start))
+            hz[row, :available] = self.hz[start : start + available]
+            weight[row, :available] = self.weight[start : start + available]
+        vocals_mask, accompaniment_mask = self.model.conditioned_masks(magnitude, hz, weight)
         return ratio_mask(vocals_mask, accompaniment_mask, magnitude)

@@ -11,7 +11,7 @@ accompaniment == mixture`` to float precision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +23,8 @@ from .models.unet import FRAME_MULTIPLE, SeparationUNet
 from .spectral import MODEL_BINS, N_BINS, SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
 
 PATCH_FRAMES = 512
-OVERLAP_FRAMES = 64
+OVERLAP_FRAMES = 32
+PATCH_BATCH = 2  # patches per network call: two run ~15 % faster than one after the other on a CPU
 RATIO_EPS = 1e-10
 # the vocal ratio above 11 kHz is the mean ratio of the top bins below it (9.7..11 kHz)
 EXTENSION_SOURCE_BINS = 128
@@ -103,12 +104,12 @@ class Separator:
         self.accompaniment_net = (accompaniment or load_pretrained_unet("accompaniment")).eval()
         self.overlap_frames = overlap_frames
 
-    def vocal_ratio(self, magnitude: torch.Tensor, patch: Patch | None = None) -> torch.Tensor:
-        """Spleeter's vocal ratio mask for a patch.
+    def vocal_ratio(self, magnitude: torch.Tensor, patches: Sequence[Patch] = ()) -> torch.Tensor:
+        """Spleeter's vocal ratio mask for a batch of patches.
 
         Args:
             magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes.
-            patch: where the patch lies in the song (subclasses use it to align conditioning).
+            patches: where each patch lies in the song (subclasses use it to align conditioning).
 
         Returns:
             ``(batch, 2, frames, 1024)`` ratio in ``[0, 1]``.
@@ -203,12 +204,16 @@ class Separator:
         spectrum (zero past the song's end) and its ``(2, 1024, length)`` vocal ratio."""
         window = hann_window()
         n_frames = frame_count(stereo.shape[1])
+        patches = plan_patches(n_frames, overlap=self.overlap_frames)
         with torch.inference_mode():
-            for patch in plan_patches(n_frames, overlap=self.overlap_frames):
-                spectrum = stft_frames(stereo, patch.start, patch.start + patch.length, window)
-                spectrum[..., n_frames - patch.start :] = 0
-                magnitude = spectrum[:, :MODEL_BINS].abs().transpose(1, 2).unsqueeze(0)
-                yield patch, spectrum, self.vocal_ratio(magnitude, patch)[0].transpose(1, 2)
+            for first in range(0, len(patches), PATCH_BATCH):
+                batch = patches[first : first + PATCH_BATCH]
+                spectra = [stft_frames(stereo, p.start, p.start + p.length, window) for p in batch]
+                for patch, spectrum in zip(batch, spectra, strict=True):
+                    spectrum[..., n_frames - patch.start :] = 0
+                magnitude = torch.stack([s[:, :MODEL_BINS].abs().transpose(1, 2) for s in spectra])
+                ratios = self.vocal_ratio(magnitude, batch).transpose(2, 3)
+                yield from zip(batch, spectra, ratios, strict=True)
 
 
 class VocalFrames:

@@ -21,7 +21,7 @@ class ConstantRatioSeparator(Separator):
         super().__init__(**kwargs)
         self.ratio = ratio
 
-    def vocal_ratio(self, magnitude: torch.Tensor, patch=None) -> torch.Tensor:
+    def vocal_ratio(self, magnitude: torch.Tensor, patches=()) -> torch.Tensor:
         return torch.full_like(magnitude, self.ratio)
 
 

@@ -126,10 +126,11 @@ def spleeter_to_unet_names(unet: SeparationUNet) -> dict[str, str]:
     return mapping
 
 
-def load_spleeter_arrays(unet: SeparationUNet, arrays: dict[str, np.ndarray], *, source: str) -> None:
-    """Copy Spleeter arrays into ``unet``, checking that every parameter is present and shaped right.
-
-    A conditioned network's ``condition`` weights are not in the checkpoint and stay zero.
+def spleeter_state(
+    unet: SeparationUNet, arrays: dict[str, np.ndarray], *, source: str
+) -> dict[str, torch.Tensor]:
+    """Spleeter arrays renamed to ``unet``'s state-dict keys, after checking that every parameter is
+    present and shaped right (``unet`` may live on the meta device: only shapes are read).
 
     Raises:
         WeightsError: a name is missing or unexpected, or a shape differs.
@@ -139,20 +140,30 @@ def load_spleeter_arrays(unet: SeparationUNet, arrays: dict[str, np.ndarray], *,
     missing = sorted(set(mapping) - set(arrays))
     if unexpected or missing:
         raise WeightsError(f"{source}: parameter names differ (missing {missing}, unexpected {unexpected})")
-    state = unet.state_dict()
+    shapes = {key: tuple(value.shape) for key, value in unet.state_dict().items()}
+    state = {}
+    for name, key in mapping.items():
+        value = torch.from_numpy(np.asarray(arrays[name], dtype=np.float32))
+        if tuple(value.shape) != shapes[key]:
+            raise WeightsError(f"{source}: {name} has shape {tuple(value.shape)}, expected {shapes[key]}")
+        state[key] = value
+    return state
+
+
+def load_spleeter_arrays(unet: SeparationUNet, arrays: dict[str, np.ndarray], *, source: str) -> None:
+    """Copy Spleeter arrays into an existing ``unet`` (see :func:`spleeter_state` for the checks).
+
+    A conditioned network's ``condition`` weights are not in the checkpoint and are left as they are.
+    """
     with torch.no_grad():
-        for name, key in mapping.items():
-            value = torch.from_numpy(np.asarray(arrays[name], dtype=np.float32))
-            target = state[key]
-            if tuple(value.shape) != tuple(target.shape):
-                raise WeightsError(
-                    f"{source}: {name} has shape {tuple(value.shape)}, expected {tuple(target.shape)}"
-                )
-            target.copy_(value)
+        unet.load_state_dict(spleeter_state(unet, arrays, source=source), strict=False)
 
 
 def load_pretrained_unet(stem: str, *, extra_channels: int = 0) -> SeparationUNet:
     """Build a :class:`SeparationUNet` holding Spleeter's pretrained weights for ``stem``.
+
+    The network is built on the meta device and the loaded tensors become its parameters (no random
+    initialisation, no copy); the conditioning weights, which the checkpoint lacks, start at zero.
 
     Args:
         stem: ``"vocals"`` or ``"accompaniment"``.
@@ -164,6 +175,10 @@ def load_pretrained_unet(stem: str, *, extra_channels: int = 0) -> SeparationUNe
     if stem not in STEMS:
         raise WeightsError(f"unknown stem {stem!r}; choose one of {STEMS}")
     path = locate_spleeter_checkpoints()[stem]
-    unet = SeparationUNet(audio_channels=2, extra_channels=extra_channels)
-    load_spleeter_arrays(unet, cached_checkpoint_arrays(path), source=str(path))
+    with torch.device("meta"):
+        unet = SeparationUNet(audio_channels=2, extra_channels=extra_channels)
+    state = spleeter_state(unet, cached_checkpoint_arrays(path), source=str(path))
+    for key, value in unet.state_dict().items():
+        state.setdefault(key, torch.zeros(value.shape, dtype=value.dtype))  # conditioning, batch counters
+    unet.load_state_dict(state, assign=True)
     return unet.eval()
