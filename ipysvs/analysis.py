@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import audio as audio_io
 from .beats import detect_beats
 from .f0 import Trajectory
 from .models.joint import JointModel, default_joint_model
@@ -46,6 +47,8 @@ def analyse(
 ) -> SongAnalysis:
     """Separate ``(channels, samples)`` float32 audio at ``sr`` Hz, estimate its vocal F0 from the
     separated vocals (the saliency network reads them straight from the separation pass) and track beats."""
+    samples, _ = audio_io.as_channels_first(samples)
+    sr = audio_io.validate_sample_rate(sr)
     separator = separator or default_separator()
     pitch_model = pitch_model or default_joint_model()
     collector = VocalFrames()

@@ -144,3 +144,23 @@ def test_trajectory_from_bad_csv(tmp_path) -> None:
         Trajectory.from_csv(path)
     with pytest.raises(ParameterError, match=r"missing\.csv"):
         Trajectory.from_csv(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("bad", [[np.nan], [-1.0], [np.inf], [[220.0]]])
+def test_salience_target_rejects_bad_f0(bad) -> None:
+    with pytest.raises(ParameterError):
+        salience_target(np.array(bad))
+
+
+@pytest.mark.parametrize(
+    ("label_times", "label_hz", "message"),
+    [
+        ([0.02, 0.01], [100.0, 100.0], "increasing"),
+        ([0.02, 0.04], [100.0], "2 times"),
+        ([0.02, np.nan], [100.0, 100.0], "finite"),
+        ([0.02, 0.04], [100.0, -2.0], ">= 0 Hz"),
+    ],
+)
+def test_frame_f0_rejects_bad_labels(label_times, label_hz, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        frame_f0(np.array([0.0, 0.01]), np.array(label_times), np.array(label_hz))

@@ -172,3 +172,12 @@ def test_export_and_players(session, tmp_path) -> None:
         session.audio("vocals", before=True)
     with pytest.raises(ParameterError, match="choose one of"):
         session.audio("drums")
+
+
+def test_analyse_validates_its_input() -> None:
+    from ipysvs.analysis import analyse
+
+    with pytest.raises(ParameterError, match="NaN"):
+        analyse(np.full((2, 4000), np.nan, dtype=np.float32), 16000)
+    with pytest.raises(ParameterError, match="sample rate"):
+        analyse(np.zeros((2, 4000), dtype=np.float32), 1000)
