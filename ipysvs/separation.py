@@ -11,6 +11,7 @@ accompaniment == mixture`` to float precision.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -260,15 +261,10 @@ def extend_ratio(ratio: torch.Tensor) -> torch.Tensor:
     return torch.cat([ratio, top.expand(-1, N_BINS - MODEL_BINS, -1)], dim=1)
 
 
-_default_separator: Separator | None = None
-
-
+@functools.cache
 def default_separator() -> Separator:
     """The process-wide pretrained :class:`Separator`, loaded on first use."""
-    global _default_separator
-    if _default_separator is None:
-        _default_separator = Separator()
-    return _default_separator
+    return Separator()
 
 
 def separate(

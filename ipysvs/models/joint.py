@@ -16,6 +16,7 @@ affine), so the shipped weights hold just those tensors plus the saliency networ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,15 +165,10 @@ def load_joint_model(path: Path = SHIPPED_WEIGHTS) -> JointModel:
     return model.eval()
 
 
-_default_model: JointModel | None = None
-
-
+@functools.cache
 def default_joint_model() -> JointModel:
     """The process-wide :func:`load_joint_model` with the shipped weights, loaded on first use."""
-    global _default_model
-    if _default_model is None:
-        _default_model = load_joint_model()
-    return _default_model
+    return load_joint_model()
 
 
 __all__ = [
