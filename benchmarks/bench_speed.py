@@ -46,21 +46,17 @@ def main() -> None:
     )
     parser.add_argument("song", nargs="?", type=Path, default=DEFAULT_SONG)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--long-minutes",
+        type=float,
+        default=10.0,
+        help="also measure memory on the song tiled to this length",
+    )
     args = parser.parse_args()
     if not args.song.is_file():
         raise SystemExit(f"{args.song} not found (needs ../shared/data)")
     duration = soundfile.info(str(args.song)).duration
-    # --stems-only: the same job as the reference (f0.csv and beats.csv are extra work it does not do)
-    ipysvs = [
-        sys.executable,
-        "-m",
-        "ipysvs.cli",
-        "separate",
-        "--stems-only",
-        "--quiet",
-        str(args.song),
-        "--out",
-    ]
+    ipysvs = ipysvs_command(args.song)
     reference = [sys.executable, str(HERE / "reference_separator.py"), str(args.song)]
     results: dict[str, list[tuple[float, float]]] = {"ipysvs": [], "reference": []}
     with tempfile.TemporaryDirectory() as out:
@@ -84,7 +80,32 @@ def main() -> None:
         f"full job (stems + f0.csv + beats.csv, one run): {full:.2f} s "
         f"({duration / full:.1f}x real time), peak RSS {full_memory:.0f} MB"
     )
+    if args.long_minutes:
+        measure_long_song(args.song, args.long_minutes)
     print(f"date {date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+
+
+def ipysvs_command(song: Path) -> list[str]:
+    """``ipysvs separate --stems-only`` (the reference's job: no f0.csv, no beats.csv) up to ``--out``."""
+    return [sys.executable, "-m", "ipysvs.cli", "separate", "--stems-only", "--quiet", str(song), "--out"]
+
+
+def measure_long_song(song: Path, minutes: float) -> None:
+    """Peak memory of ``ipysvs separate`` on ``song`` tiled to ``minutes``, beyond its decoded audio."""
+    import numpy as np
+
+    samples, sr = soundfile.read(str(song), dtype="float32", always_2d=True)
+    tiled = np.tile(samples, (int(np.ceil(minutes * 60 * sr / len(samples))), 1))[: int(minutes * 60 * sr)]
+    audio_mb = tiled.nbytes / 1e6
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "long.wav"
+        soundfile.write(str(path), tiled, sr, subtype="FLOAT")
+        del tiled, samples
+        wall, peak = run_process([*ipysvs_command(path), folder])
+    print(
+        f"{minutes:.0f}-minute song: {wall:.1f} s, peak RSS {peak:.0f} MB = decoded audio {audio_mb:.0f} MB "
+        f"+ {peak - audio_mb:.0f} MB"
+    )
 
 
 if __name__ == "__main__":
