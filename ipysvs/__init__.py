@@ -2,7 +2,7 @@
 
 from .errors import AudioFileError, IpysvsError, ParameterError, WeightsError
 from .separation import Separator, separate
-from .session import Session, open
+from .session import Session, load, open
 
 __version__ = "0.1.0"
 
@@ -13,6 +13,7 @@ __all__ = [
     "Separator",
     "Session",
     "WeightsError",
+    "load",
     "open",
     "separate",
 ]

@@ -20,19 +20,32 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from . import audio as audio_io
 from .adaptation import AdaptProgress, AdaptReport, changed_frames, fine_tune_salience, training_frames
 from .analysis import SongAnalysis, analyse
 from .cache import cache_dir, write_atomically
 from .conditioned import ConditionedSeparator
-from .edits import Draw, Edit, MarkActivity, SetF0, ShiftOctave, Unvoice, activity, apply_edits, validate_edit
-from .errors import ParameterError
+from .edits import (
+    Draw,
+    Edit,
+    MarkActivity,
+    SetF0,
+    ShiftOctave,
+    Unvoice,
+    activity,
+    apply_edits,
+    edit_from_json,
+    validate_edit,
+)
+from .errors import AudioFileError, ParameterError
 from .f0 import Trajectory, bin_to_hz, hz_to_bin
 from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
 from .pitch import salience_trajectory, song_salience
 
 ANALYSIS_VERSION = "1"
+SESSION_FORMAT = "ipysvs-session-1"
 STEMS = ("vocals", "accompaniment", "mixture")
 SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 
@@ -314,6 +327,49 @@ class Session:
         (folder / "edits.json").write_text(json.dumps([e.to_json() for e in self._edits], indent=1))
         return folder
 
+    def save(self, path: str | Path) -> Path:
+        """Save the whole session -- audio, analysis, adapted model, edits with the redo stack, outputs
+        -- into the folder ``path`` (JSON, npz and safetensors; never pickle). Reopen with :func:`load`."""
+        import json
+
+        from safetensors.torch import save_file
+
+        folder = Path(path)
+        layout = self._layout
+        state = {
+            "format": SESSION_FORMAT,
+            "name": self.name,
+            "sr": self.sr,
+            "layout": {
+                "ndim": layout.ndim,
+                "channels_first": layout.channels_first,
+                "dtype": layout.dtype.str,
+            },
+            "edits": [e.to_json() for e in self._edits],
+            "redo": [e.to_json() for e in self._redo],
+        }
+        arrays = {
+            "samples": self._samples,
+            "vocals": self._outputs[0],
+            "vocal_magnitude": self._analysis.vocal_magnitude.numpy().astype(np.float16),
+            "salience": self._salience.astype(np.float16),
+            "initial_salience": self._analysis.salience.astype(np.float16),
+            "f0_times": self._estimate.times,
+            "f0_hz": self._estimate.hz,
+            "f0_confidence": self._estimate.confidence,
+            "beats": self._analysis.beats,
+        }
+        if self._before is not None:
+            arrays["before_vocals"] = self._before[0]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            np.savez(folder / "arrays.npz", **arrays)
+            save_file(self.model.shipped_state(), str(folder / "model.safetensors"))
+            (folder / "session.json").write_text(json.dumps(state, indent=1))
+        except OSError as error:
+            raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
+        return folder
+
     def __repr__(self) -> str:
         return (
             f"<ipysvs.Session {self.name!r}: {self.duration_s:.1f} s at {self.sr} Hz, "
@@ -345,6 +401,55 @@ def open(source: str | Path | np.ndarray, sr: int | None = None, *, name: str | 
     return Session(samples, sr, layout, cached_analysis(samples, sr), name=name or "song")
 
 
+def load(path: str | Path) -> Session:
+    """Reopen a session saved by :meth:`Session.save`, with its adapted model and undo history.
+
+    Raises:
+        ParameterError: the folder is not a saved session or is damaged.
+    """
+    folder = Path(path)
+    try:
+        return _load(folder)
+    except ParameterError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise ParameterError(f"{folder}: not a readable saved session ({error})") from None
+
+
+def _load(folder: Path) -> Session:
+    import json
+
+    from safetensors.torch import load_file
+
+    state = json.loads((folder / "session.json").read_text())
+    if state.get("format") != SESSION_FORMAT:
+        raise ParameterError(f"{folder}: unsupported session format {state.get('format')!r}")
+    with np.load(folder / "arrays.npz") as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    samples, sr = arrays["samples"], int(state["sr"])
+    analysis = SongAnalysis(
+        vocals=arrays["vocals"],
+        accompaniment=samples - arrays["vocals"],
+        vocal_magnitude=torch.from_numpy(arrays["vocal_magnitude"].astype(np.float32)),
+        salience=arrays["initial_salience"].astype(np.float32),
+        f0=Trajectory(arrays["f0_times"], arrays["f0_hz"], arrays["f0_confidence"]),
+        beats=arrays["beats"],
+    )
+    saved_layout = state["layout"]
+    layout = audio_io.Layout(
+        int(saved_layout["ndim"]), bool(saved_layout["channels_first"]), np.dtype(saved_layout["dtype"])
+    )
+    session = Session(samples, sr, layout, analysis, name=str(state["name"]))
+    session.model.load_shipped_state(load_file(str(folder / "model.safetensors")), source=str(folder))
+    duration = samples.shape[1] / sr
+    session._edits = [edit_from_json(e, duration_s=duration) for e in state["edits"]]
+    session._redo = [edit_from_json(e, duration_s=duration) for e in state["redo"]]
+    session._salience = arrays["salience"].astype(np.float32)
+    if "before_vocals" in arrays:
+        session._before = (arrays["before_vocals"], samples - arrays["before_vocals"])
+    return session
+
+
 def content_key(samples: np.ndarray, sr: int) -> str:
     """A hash of the audio, its rate and the analysis version and weights."""
     digest = hashlib.sha256()
@@ -357,8 +462,6 @@ def content_key(samples: np.ndarray, sr: int) -> str:
 
 def cached_analysis(samples: np.ndarray, sr: int) -> SongAnalysis:
     """:func:`~ipysvs.analysis.analyse`, from the on-disk cache when this audio was analysed before."""
-    import torch
-
     path = cache_dir() / "analysis" / f"{content_key(samples, sr)}.npz"
     if path.is_file():
         try:

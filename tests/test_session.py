@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import ipysvs
 from ipysvs import session as session_module
@@ -181,3 +182,32 @@ def test_analyse_validates_its_input() -> None:
         analyse(np.full((2, 4000), np.nan, dtype=np.float32), 16000)
     with pytest.raises(ParameterError, match="sample rate"):
         analyse(np.zeros((2, 4000), dtype=np.float32), 1000)
+
+
+def test_save_and_load_restore_everything(session, song, tmp_path) -> None:
+    truth_half = session.frame_times < 3.0
+    session.draw(session.frame_times[truth_half], np.where(session.estimate.hz[truth_half] > 0, 220.0, 0.0))
+    session.unvoice(5.0, 5.5)
+    session.adapt(steps=2)
+    session.set_f0(6.0, 6.5, 300.0)
+    session.undo()  # the redo stack is saved too
+    path = session.save(tmp_path / "song.ipysvs")
+    restored = ipysvs.load(path)
+    assert restored.edits == session.edits
+    assert restored.redo() and session.redo() and restored.edits == session.edits
+    np.testing.assert_array_equal(restored.f0.hz, session.f0.hz)
+    np.testing.assert_allclose(restored.vocals, session.vocals)
+    np.testing.assert_allclose(restored.stem("vocals", before=True), session.stem("vocals", before=True))
+    assert restored.mixture.shape == song.mixture.T.shape
+    for name, value in session.model.shipped_state().items():
+        torch.testing.assert_close(restored.model.shipped_state()[name], value)
+    assert not (path / "session.json").read_text().count("pickle")
+
+
+def test_load_rejects_damaged_sessions(session, tmp_path) -> None:
+    with pytest.raises(ParameterError, match="not a readable saved session"):
+        ipysvs.load(tmp_path / "nothing-here")
+    path = session.save(tmp_path / "s")
+    (path / "session.json").write_text('{"format": "something-else"}')
+    with pytest.raises(ParameterError, match="unsupported session format"):
+        ipysvs.load(path)
