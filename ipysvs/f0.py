@@ -243,7 +243,7 @@ class Trajectory:
         with path.open("w", newline="") as handle:
             handle.write("# time_s,f0_hz\n")
             writer = csv.writer(handle)
-            writer.writerows((f"{t:.6f}", f"{f:.4f}") for t, f in zip(self.times, self.hz, strict=True))
+            writer.writerows((f"{t:.9f}", f"{f:.4f}") for t, f in zip(self.times, self.hz, strict=True))
         return path
 
     @classmethod

@@ -136,3 +136,20 @@ def test_console_script_prints_no_traceback(tmp_path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.strip() == f"ipysvs: error: {tmp_path / 'nope.wav'}: no such file"
+
+
+def test_demo_writes_stems_pitch_and_beats(tmp_path) -> None:
+    import mir_eval
+
+    from ipysvs.demo import demo_song
+
+    assert main(["separate", "--demo", "--out", str(tmp_path), "--quiet"]) == 0
+    folder = tmp_path / "demo"
+    names = {"mixture.wav", "vocals.wav", "accompaniment.wav", "f0.csv", "beats.csv"}
+    assert {p.name for p in folder.iterdir()} == names
+    times, hz = mir_eval.io.load_time_series(str(folder / "f0.csv"), delimiter=",")
+    song = demo_song()
+    scores = mir_eval.melody.evaluate(song.f0_times, song.f0_hz, times, hz)
+    assert scores["Overall Accuracy"] > 0.8  # the synthesised melody is found
+    beats = np.loadtxt(folder / "beats.csv", comments="#")
+    assert beats.size > 10 and np.all(np.diff(beats) > 0)

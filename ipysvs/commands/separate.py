@@ -2,7 +2,8 @@
 with the vocal F0 (``f0.csv``: ``time_s,f0_hz``, 0 = unvoiced) and the beats (``beats.csv``: ``time_s``)
 beside them unless ``stems_only``.
 
-Files are decoded one ahead in a background thread while the current one is separated. A file that
+The next file is decoded in a background thread while the current one is separated (only one file
+is held ahead). A file that
 cannot be read or written is reported on one line and skipped; the others still run.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,14 +55,18 @@ def separate_files(
     from ..analysis import analyse
     from ..separation import default_separator
 
-    jobs = _unique_job_names(inputs)
+    readers: list[tuple[str, Path, Callable[[], tuple[np.ndarray, int]]]] = [
+        (name, path, partial(audio_io.read, path)) for name, path in _unique_job_names(inputs)
+    ]
+    if demo:
+        readers.insert(0, (DEMO_NAME, Path(DEMO_NAME), _demo_mixture))
     failures: list[str] = []
     with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = [(name, path, reader.submit(audio_io.read, path)) for name, path in jobs]
+        upcoming = reader.submit(readers[0][2]) if readers else None
         separator = default_separator()
-        if demo:
-            pending.insert(0, (DEMO_NAME, Path(DEMO_NAME), reader.submit(_demo_mixture)))
-        for name, path, decoded in pending:
+        for index, (name, path, _) in enumerate(readers):
+            decoded = upcoming
+            upcoming = reader.submit(readers[index + 1][2]) if index + 1 < len(readers) else None
             try:
                 samples, sr = decoded.result()
                 with _progress_bar(path.name, show_progress) as tick:
