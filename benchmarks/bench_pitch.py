@@ -22,14 +22,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 
 from ipysvs import audio as audio_io
 from ipysvs.conditioned import ConditionedSeparator
 from ipysvs.datasets import VALIDATION_SINGERS, group_songs, read_clips
-from ipysvs.evaluation import score_mixture, score_separation
-from ipysvs.f0 import frame_f0
+from ipysvs.evaluation import MELODY_METRICS, melody_scores, score_mixture, score_separation
+from ipysvs.f0 import Trajectory, frame_f0
 from ipysvs.models.joint import default_joint_model
 from ipysvs.pitch import salience_trajectory, song_salience
 from ipysvs.separation import VocalFrames, default_separator
@@ -39,20 +38,6 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mir1k"
 CREPE_RATE, CREPE_HOP, CREPE_THRESHOLD = 16_000, 320, 0.21
 CREPE_CACHE = HERE / "_work" / "crepe"
-MELODY_KEYS = {
-    "rpa": "Raw Pitch Accuracy",
-    "rca": "Raw Chroma Accuracy",
-    "oa": "Overall Accuracy",
-    "vr": "Voicing Recall",
-    "vfa": "Voicing False Alarm",
-}
-
-
-def melody_scores(
-    ref_times: np.ndarray, ref_hz: np.ndarray, times: np.ndarray, hz: np.ndarray
-) -> dict[str, float]:
-    scores = mir_eval.melody.evaluate(ref_times, ref_hz, times, hz)
-    return {key: float(scores[name]) for key, name in MELODY_KEYS.items()}
 
 
 def crepe_f0(vocals: np.ndarray, sr: int, cache: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -105,13 +90,13 @@ def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
     row["f0_s"] = time.perf_counter() - started
 
     labels = track.labels
-    for key, value in melody_scores(labels.times, labels.f0_hz, trajectory.times, trajectory.hz).items():
+    for key, value in melody_scores(labels, trajectory).items():
         row[f"ours_{key}"] = value
     if crepe:
         started = time.perf_counter()
         times, hz = crepe_f0(vocals, sr, CREPE_CACHE / f"{track.name}.npz")
         row["crepe_s"] = time.perf_counter() - started
-        for key, value in melody_scores(labels.times, labels.f0_hz, times, hz).items():
+        for key, value in melody_scores(labels, Trajectory(times, hz)).items():
             row[f"crepe_{key}"] = value
 
     baseline = score_mixture(track.voice, track.accompaniment, sr, framewise=False)
@@ -184,13 +169,14 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         f"\n{len(rows)} validation songs ({', '.join(VALIDATION_SINGERS)}), {minutes:.1f} min; {date.today()}"
     )
     systems = ["ours"] + (["crepe"] if args.crepe else [])
-    print("F0 (mean over songs):  " + "  ".join(f"{k.upper():>5}" for k in MELODY_KEYS))
+    print("F0 (mean over songs):  " + "  ".join(f"{k[3:].upper():>5}" for k in MELODY_METRICS))
     for system in systems:
-        print(f"  {system:<20}" + "  ".join(f"{100 * mean(f'{system}_{k}'):5.1f}" for k in MELODY_KEYS))
+        print(f"  {system:<20}" + "  ".join(f"{100 * mean(f'{system}_{k}'):5.1f}" for k in MELODY_METRICS))
     separation_s, f0_s = (sum(float(r[k]) for r in rows) for k in ("separation_s", "f0_s"))
     print(f"time: separation {separation_s:.1f} s, F0 {f0_s:.1f} s")
     if args.crepe:
-        print(f"      torchcrepe full {sum(float(r['crepe_s']) for r in rows):.1f} s")
+        crepe_s = sum(float(r["crepe_s"]) for r in rows)
+        print(f"      torchcrepe full {crepe_s:.1f} s" + (" (read from its cache)" if crepe_s < 1 else ""))
     base = median("pretrained_vocal_sdr")
     print(f"vocal SDR (median over songs): pretrained {base:.2f} dB")
     for name in ("f0svs_estimate", "f0svs_oracle"):

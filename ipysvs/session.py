@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -163,9 +165,7 @@ class Session:
 
     def shift_octave(self, t0: float, t1: float, octaves: int) -> None:
         """Move the voiced F0 in ``[t0, t1)`` s up (+1) or down (-1) an octave."""
-        self._push(
-            ShiftOctave(float(t0), float(t1), int(octaves) if float(octaves) == int(octaves) else octaves)
-        )
+        self._push(ShiftOctave(float(t0), float(t1), octaves))
 
     def snap(self, t0: float, t1: float) -> None:
         """Move the F0 in ``[t0, t1)`` s onto the nearest saliency ridge (within +-1 semitone of the
@@ -256,14 +256,13 @@ class Session:
         started = time.perf_counter()
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ParameterError(f"steps must be a positive whole number, got {steps!r}")
-        edited = self.f0
-        corrected = self.corrected
+        edited_hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
         frames = training_frames(corrected, region)
         model = copy.deepcopy(self.model)
         losses = fine_tune_salience(
             model,
             self._analysis.vocal_magnitude,
-            edited.hz,
+            edited_hz,
             frames,
             steps=steps,
             learning_rate=learning_rate,
@@ -348,17 +347,14 @@ class Session:
             "edits": [e.to_json() for e in self._edits],
             "redo": [e.to_json() for e in self._redo],
         }
-        arrays = {
-            "samples": self._samples,
-            "vocals": self._outputs[0],
-            "vocal_magnitude": self._analysis.vocal_magnitude.numpy().astype(np.float16),
-            "salience": self._salience.astype(np.float16),
-            "initial_salience": self._analysis.salience.astype(np.float16),
-            "f0_times": self._estimate.times,
-            "f0_hz": self._estimate.hz,
-            "f0_confidence": self._estimate.confidence,
-            "beats": self._analysis.beats,
-        }
+        current = replace(
+            self._analysis,
+            vocals=self._outputs[0],
+            accompaniment=self._outputs[1],
+            salience=self._salience,
+            f0=self._estimate,
+        )
+        arrays = {"samples": self._samples, **_analysis_arrays(current)}
         if self._before is not None:
             arrays["before_vocals"] = self._before[0]
         try:
@@ -427,14 +423,7 @@ def _load(folder: Path) -> Session:
     with np.load(folder / "arrays.npz") as saved:
         arrays = {key: saved[key] for key in saved.files}
     samples, sr = arrays["samples"], int(state["sr"])
-    analysis = SongAnalysis(
-        vocals=arrays["vocals"],
-        accompaniment=samples - arrays["vocals"],
-        vocal_magnitude=torch.from_numpy(arrays["vocal_magnitude"].astype(np.float32)),
-        salience=arrays["initial_salience"].astype(np.float32),
-        f0=Trajectory(arrays["f0_times"], arrays["f0_hz"], arrays["f0_confidence"]),
-        beats=arrays["beats"],
-    )
+    analysis = _analysis_from_arrays(arrays, samples)
     saved_layout = state["layout"]
     layout = audio_io.Layout(
         int(saved_layout["ndim"]), bool(saved_layout["channels_first"]), np.dtype(saved_layout["dtype"])
@@ -444,7 +433,6 @@ def _load(folder: Path) -> Session:
     duration = samples.shape[1] / sr
     session._edits = [edit_from_json(e, duration_s=duration) for e in state["edits"]]
     session._redo = [edit_from_json(e, duration_s=duration) for e in state["redo"]]
-    session._salience = arrays["salience"].astype(np.float32)
     if "before_vocals" in arrays:
         session._before = (arrays["before_vocals"], samples - arrays["before_vocals"])
     return session
@@ -466,18 +454,18 @@ def cached_analysis(samples: np.ndarray, sr: int) -> SongAnalysis:
     if path.is_file():
         try:
             with np.load(path) as saved:
-                return SongAnalysis(
-                    vocals=saved["vocals"],
-                    accompaniment=samples - saved["vocals"],
-                    vocal_magnitude=torch.from_numpy(saved["vocal_magnitude"].astype(np.float32)),
-                    salience=saved["salience"].astype(np.float32),
-                    f0=Trajectory(saved["f0_times"], saved["f0_hz"], saved["f0_confidence"]),
-                    beats=saved["beats"],
-                )
+                return _analysis_from_arrays(saved, samples)
         except (OSError, KeyError, ValueError):
             pass  # a damaged cache entry is recomputed
     analysis = analyse(samples, sr)
-    arrays = {
+    arrays = _analysis_arrays(analysis)
+    write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
+    return analysis
+
+
+def _analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
+    """The arrays that store an analysis (the accompaniment is derived from the mixture on reading)."""
+    return {
         "vocals": analysis.vocals,
         "vocal_magnitude": analysis.vocal_magnitude.numpy().astype(np.float16),
         "salience": analysis.salience.astype(np.float16),
@@ -486,5 +474,15 @@ def cached_analysis(samples: np.ndarray, sr: int) -> SongAnalysis:
         "f0_confidence": analysis.f0.confidence,
         "beats": analysis.beats,
     }
-    write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
-    return analysis
+
+
+def _analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray) -> SongAnalysis:
+    """Rebuild what :func:`_analysis_arrays` stored, for the mixture ``samples``."""
+    return SongAnalysis(
+        vocals=arrays["vocals"],
+        accompaniment=samples - arrays["vocals"],
+        vocal_magnitude=torch.from_numpy(arrays["vocal_magnitude"].astype(np.float32)),
+        salience=arrays["salience"].astype(np.float32),
+        f0=Trajectory(arrays["f0_times"], arrays["f0_hz"], arrays["f0_confidence"]),
+        beats=arrays["beats"],
+    )

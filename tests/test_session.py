@@ -201,7 +201,6 @@ def test_save_and_load_restore_everything(session, song, tmp_path) -> None:
     assert restored.mixture.shape == song.mixture.T.shape
     for name, value in session.model.shipped_state().items():
         torch.testing.assert_close(restored.model.shipped_state()[name], value)
-    assert not (path / "session.json").read_text().count("pickle")
 
 
 def test_load_rejects_damaged_sessions(session, tmp_path) -> None:
