@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -77,6 +77,21 @@ class Session:
         self._outputs = (analysis.vocals, analysis.accompaniment)
         self._before: tuple[np.ndarray, np.ndarray] | None = None
         self.reports: list[AdaptReport] = []
+        self._listeners: list[Callable[[str], None]] = []
+
+    # ----------------------------------------------------------------- observers
+    def observe(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(kind)`` after every change: kind is "edit", "undo", "redo" or "adapt".
+
+        Widgets use this to redraw when a script changes the session. Returns a function that stops
+        the notifications.
+        """
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _notify(self, kind: str) -> None:
+        for callback in list(self._listeners):
+            callback(kind)
 
     # ----------------------------------------------------------------- state
     @property
@@ -194,6 +209,7 @@ class Session:
         if not self._edits:
             return False
         self._redo.append(self._edits.pop())
+        self._notify("undo")
         return True
 
     def redo(self) -> bool:
@@ -201,6 +217,7 @@ class Session:
         if not self._redo:
             return False
         self._edits.append(self._redo.pop())
+        self._notify("redo")
         return True
 
     def apply_edit(self, edit: Edit) -> None:
@@ -213,6 +230,7 @@ class Session:
             apply_edits(self.frame_times, self._estimate.hz, [edit])  # raises if the count is wrong
         self._edits.append(edit)
         self._redo.clear()
+        self._notify("edit")
 
     def _ridge(self, frame: int, hz: float) -> float:
         row = self._salience[frame]
@@ -292,6 +310,7 @@ class Session:
         self._before, self._outputs = self._outputs, report.after
         report.seconds = time.perf_counter() - started
         self.reports.append(report)
+        self._notify("adapt")
         return report
 
     # ----------------------------------------------------------------- outputs
@@ -365,6 +384,18 @@ class Session:
         except OSError as error:
             raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
         return folder
+
+    # ----------------------------------------------------------------- display
+    def show(self):
+        """The notebook app: F0 editor, spectrogram views, players and a status line (an ipywidget)."""
+        from .widgets.app import build_app
+
+        return build_app(self)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.show())
 
     def __repr__(self) -> str:
         return (
