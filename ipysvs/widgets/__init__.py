@@ -1,0 +1,9 @@
+"""The notebook front end of a :class:`~ipysvs.Session`: F0 editor, spectrogram views, the composed app.
+
+* :mod:`.editor` -- the F0 editor (an anywidget; its JavaScript lives in ``js/`` and ships built in
+  ``static/``),
+* :mod:`.messages` -- validation of every message the editor's front end sends,
+* :mod:`.images` -- log-frequency spectrogram images for the editor and the views,
+* :mod:`.views` -- Bokeh views of the separation (jupyter_bokeh),
+* :mod:`.app` -- ``Session.show()``: editor, views, players and a status line.
+"""

@@ -1,0 +1,203 @@
+"""The F0 editor: an anywidget view of a Session's vocal F0 over the song's spectrogram.
+
+The front end (``js/src``, built into ``static/editor.js``) draws the log-frequency spectrogram with
+saliency shading, beat and note grids, the F0 trajectory (corrected frames in their own colour) and a
+playhead, and turns mouse and keyboard gestures into requests. This class answers them with the
+Session's own methods -- exactly what a script would call -- after :mod:`.messages` has validated
+them, then acknowledges each request by its id. Arrays travel as binary (traitlets ``Bytes``, message
+buffers), never as JSON lists. Changes made from code reach the editor through ``Session.observe``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import wave
+from pathlib import Path
+
+import anywidget
+import numpy as np
+import traitlets
+
+from .. import audio as audio_io
+from ..errors import IpysvsError
+from ..session import Session
+from .fallback import with_fallback
+from .images import log_spectrogram, to_decibel_image, to_uint8
+from .messages import MessageError, Request, parse_request
+
+logger = logging.getLogger("ipysvs.widgets")
+STATIC = Path(__file__).parent / "static"
+PLAYBACK_RATE = 22050  # Hz of the mono audio the editor plays
+PHASES = {"train": (0.0, 0.7), "estimate": (0.7, 0.75), "separate": (0.75, 1.0)}  # share of the bar
+PROGRESS_STEP = 0.01  # smallest progress change sent to the browser
+
+
+def _bytes(values: np.ndarray, dtype: str) -> bytes:
+    return np.ascontiguousarray(values, dtype=dtype).tobytes()
+
+
+class F0Editor(anywidget.AnyWidget):
+    """Edit a :class:`~ipysvs.Session`'s vocal F0 with the mouse (see the help overlay, key ``?``).
+
+    Synced state (binary unless noted): ``frame_times`` float64 s ``(frames,)``; ``spectrogram`` and
+    ``salience`` uint8 ``(frames, 320)`` on the saliency's 20-cent grid from 55 Hz; ``hz`` float32,
+    ``corrected`` uint8, ``confidence`` uint8 (0..255), ``activity`` int8, each ``(frames,)``;
+    ``beats`` float64 s; and as JSON ``duration`` (s), ``revision`` (bumped with every trajectory
+    change), ``outputs_revision`` (bumped by each adaptation), ``can_undo``, ``can_redo``, ``busy``,
+    ``progress`` (0..1), ``phase`` and ``error`` (the last refused request, "" when fine).
+    """
+
+    _esm = STATIC / "editor.js"
+    _css = STATIC / "editor.css"
+
+    frame_times = traitlets.Bytes().tag(sync=True)
+    spectrogram = traitlets.Bytes().tag(sync=True)
+    salience = traitlets.Bytes().tag(sync=True)
+    beats = traitlets.Bytes().tag(sync=True)
+    duration = traitlets.Float().tag(sync=True)
+    hz = traitlets.Bytes().tag(sync=True)
+    corrected = traitlets.Bytes().tag(sync=True)
+    confidence = traitlets.Bytes().tag(sync=True)
+    activity = traitlets.Bytes().tag(sync=True)
+    revision = traitlets.Int(0).tag(sync=True)
+    outputs_revision = traitlets.Int(0).tag(sync=True)
+    can_undo = traitlets.Bool(False).tag(sync=True)
+    can_redo = traitlets.Bool(False).tag(sync=True)
+    busy = traitlets.Bool(False).tag(sync=True)
+    progress = traitlets.Float(0.0).tag(sync=True)
+    phase = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, session: Session, **kwargs: object) -> None:
+        times = session.frame_times
+        magnitude = log_spectrogram(session.stem("mixture"), session.sr, times)
+        super().__init__(
+            frame_times=_bytes(times, "<f8"),
+            spectrogram=to_uint8(to_decibel_image(magnitude)).tobytes(),
+            beats=_bytes(session.beats, "<f8"),
+            duration=session.duration_s,
+            **kwargs,
+        )
+        self.session = session
+        self._redo_depth = 0
+        self._push_trajectory()
+        self._push_salience()
+        self._unsubscribe = session.observe(self._on_session_change)
+        self.on_msg(self._on_message)
+
+    def __repr__(self) -> str:
+        return f"<ipysvs F0Editor of {self.session.name!r}>"
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict | tuple:
+        return with_fallback(super()._repr_mimebundle_(**kwargs), "F0 editor")
+
+    def close(self) -> None:
+        """Stop following the Session and close the widget."""
+        self._unsubscribe()
+        super().close()
+
+    # ------------------------------------------------------------------ kernel -> browser
+    def _push_trajectory(self) -> None:
+        session = self.session
+        f0 = session.f0
+        with self.hold_sync():
+            self.hz = _bytes(f0.hz, "<f4")
+            self.corrected = _bytes(session.corrected, "u1")
+            self.confidence = to_uint8(f0.confidence).tobytes()
+            self.activity = _bytes(session.activity, "i1")
+            self.can_undo = bool(session.edits)
+            self.can_redo = self._redo_depth > 0
+            self.revision += 1
+
+    def _push_salience(self) -> None:
+        self.salience = to_uint8(self.session.salience).tobytes()
+
+    def _on_session_change(self, kind: str) -> None:
+        self._redo_depth = {"undo": self._redo_depth + 1, "redo": self._redo_depth - 1}.get(kind, 0)
+        if kind == "adapt":
+            self._push_salience()
+            self.outputs_revision += 1
+        self._push_trajectory()
+
+    # ------------------------------------------------------------------ browser -> kernel
+    def _on_message(self, _widget: object, content: object, buffers: list) -> None:
+        request_id = content.get("id") if isinstance(content, dict) else None
+        try:
+            request = parse_request(
+                content, buffers, duration_s=self.session.duration_s, n_frames=self.session.frame_times.size
+            )
+            self._perform(request)
+        except (MessageError, IpysvsError) as error:
+            self._refuse(request_id, error)
+            return
+        self.error = ""
+        self.send({"kind": "ack", "id": request.id, "ok": True})
+
+    def _refuse(self, request_id: object, error: Exception) -> None:
+        logger.error("ipysvs editor: request refused: %s", error)
+        self.error = f"refused: {error}"
+        self.send(
+            {
+                "kind": "ack",
+                "id": request_id if isinstance(request_id, int) else None,
+                "ok": False,
+                "error": str(error),
+            }
+        )
+
+    def _perform(self, request: Request) -> None:
+        """Run a validated request with the Session's public methods."""
+        session, args = self.session, request.args
+        match request.action:
+            case "draw":
+                session.draw(args["times"], args["hz"])
+            case "unvoice":
+                session.unvoice(args["t0"], args["t1"])
+            case "shift_octave":
+                session.shift_octave(args["t0"], args["t1"], args["octaves"])
+            case "snap":
+                session.snap(args["t0"], args["t1"])
+            case "activity":
+                session.mark_activity(args["t0"], args["t1"], vocal=args["vocal"])
+            case "undo":
+                session.undo()
+            case "redo":
+                session.redo()
+            case "adapt":
+                self.adapt()
+            case "audio":
+                self.send(
+                    {"kind": "audio", "id": request.id, "stem": args["stem"]}, [self._wav(args["stem"])]
+                )
+
+    # ------------------------------------------------------------------ adaptation and audio
+    def adapt(self) -> None:
+        """Run ``Session.adapt`` with the progress bar (what the Update DNN button does)."""
+        self.busy, self.progress, self.phase = True, 0.0, "train"
+        try:
+            self.session.adapt(progress=self._progress)
+        finally:
+            with self.hold_sync():
+                self.busy, self.phase = False, ""
+                self.progress = 1.0
+
+    def _progress(self, phase: str, fraction: float) -> None:
+        start, stop = PHASES.get(phase, (0.0, 1.0))
+        value = start + (stop - start) * min(max(float(fraction), 0.0), 1.0)
+        if phase != self.phase or value - self.progress >= PROGRESS_STEP:
+            with self.hold_sync():
+                self.phase, self.progress = phase, value
+
+    def _wav(self, stem: str) -> bytes:
+        """A stem as a mono 16-bit WAV file at ``PLAYBACK_RATE`` (what the play button plays)."""
+        samples = self.session.stem(stem)
+        mono = audio_io.resample(samples.mean(axis=0, keepdims=True), self.session.sr, PLAYBACK_RATE)[0]
+        pcm = np.round(np.clip(mono, -1.0, 1.0) * 32767).astype("<i2")
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as file:
+            file.setnchannels(1)
+            file.setsampwidth(2)
+            file.setframerate(PLAYBACK_RATE)
+            file.writeframes(pcm.tobytes())
+        return buffer.getvalue()

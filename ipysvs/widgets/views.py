@@ -1,0 +1,157 @@
+"""Bokeh views of a Session's separation (jupyter_bokeh): the mixture, vocals and accompaniment
+spectrograms, the vocal mask and the F0 saliency, on linked time axes, with a before/after toggle
+around the last adaptation.
+
+Frequencies are shown on a log axis in octaves above 55 Hz (A1), labelled with note names; long songs
+are reduced to at most ``MAX_COLUMNS`` columns (the maximum of each group of frames).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import ipywidgets
+import numpy as np
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, FixedTicker, LinearColorMapper
+from bokeh.palettes import Greys256, Magma256, Viridis256
+from bokeh.plotting import figure
+
+from ..f0 import BINS_PER_OCTAVE, FMIN_HZ, N_PITCH_BINS, note_name
+from ..session import Session
+from .images import decimate, log_spectrogram, to_decibel_image
+
+BINS_PER_OCTAVE_VIEW = 24
+OCTAVES = 7  # 55 Hz .. 7 kHz
+MAX_COLUMNS = 1200
+PLOT_HEIGHT = 150
+PANELS = (  # name, title, palette
+    ("mixture", "Mixture", Magma256),
+    ("vocals", "Vocals", Magma256),
+    ("accompaniment", "Accompaniment", Magma256),
+    ("mask", "Vocal mask (0 = accompaniment, 1 = vocals)", Greys256[::-1]),
+    ("salience", "F0 saliency (current model)", Viridis256),
+)
+SWITCHED = ("vocals", "accompaniment", "mask")  # the panels the before/after toggle changes
+
+
+@functools.cache
+def load_bokeh() -> None:
+    """Load BokehJS into the notebook from the installed package (no CDN), once per kernel."""
+    from bokeh.io import output_notebook
+    from bokeh.resources import INLINE
+
+    output_notebook(INLINE, hide_banner=True)
+
+
+def _note_ticks(octaves: float) -> FixedTicker:
+    """Ticks at every A and C between 55 Hz and ``octaves`` above, in octaves above 55 Hz."""
+    positions = [
+        k + offset for k in range(int(octaves) + 1) for offset in (0.0, 0.25) if k + offset <= octaves
+    ]
+    return FixedTicker(ticks=positions)
+
+
+def _note_labels(positions: list[float]) -> dict[float, str]:
+    midi_a1 = 33  # 55 Hz
+    return {p: note_name(midi_a1 + round(12 * p)) for p in positions}
+
+
+class SeparationViews:
+    """The five linked panels of a Session and the before/after toggle (``.widget``)."""
+
+    def __init__(self, session: Session) -> None:
+        load_bokeh()
+        from jupyter_bokeh import BokehModel
+
+        self.session = session
+        self._magnitudes: dict[tuple[str, bool], np.ndarray] = {}
+        self._reference = float(self._magnitude("mixture", before=False).max())
+        self.sources = {
+            name: ColumnDataSource(data={"image": [self._image(name, False)]}) for name, *_ in PANELS
+        }
+        self.toggle = ipywidgets.ToggleButtons(
+            options=[("after the last adaptation", "after"), ("before it", "before")],
+            value="after",
+            tooltips=["the current separation", "the separation before the last Update DNN"],
+        )
+        self.toggle.observe(lambda _change: self.show_outputs(), names="value")
+        self.model = BokehModel(self._layout())
+        self.widget = ipywidgets.VBox([self.toggle, self.model])
+        self.refresh()
+        session.observe(lambda kind: self.refresh() if kind == "adapt" else None)
+
+    def _magnitude(self, stem: str, before: bool) -> np.ndarray:
+        """``(frames, bins)`` log-frequency magnitudes of a stem, cached until the next adaptation."""
+        key = (stem, before)
+        if key not in self._magnitudes:
+            samples = self.session.stem(stem, before=before)
+            self._magnitudes[key] = log_spectrogram(
+                samples,
+                self.session.sr,
+                self.session.frame_times,
+                bins_per_octave=BINS_PER_OCTAVE_VIEW,
+                n_bins=BINS_PER_OCTAVE_VIEW * OCTAVES,
+            )
+        return self._magnitudes[key]
+
+    def _image(self, name: str, before: bool) -> np.ndarray:
+        """A panel's image as ``(bins, columns)`` float32 in [0, 1], row 0 the lowest frequency."""
+        if name == "salience":
+            image = self.session.salience
+        elif name == "mask":
+            vocals, accompaniment = (
+                self._magnitude("vocals", before),
+                self._magnitude("accompaniment", before),
+            )
+            image = vocals / np.maximum(vocals + accompaniment, 1e-10)
+        else:
+            image = to_decibel_image(self._magnitude(name, before), reference=self._reference)
+        return np.ascontiguousarray(decimate(np.asarray(image, dtype=np.float32), MAX_COLUMNS).T)
+
+    def _layout(self) -> column:
+        duration = self.session.duration_s
+        shared = None
+        panels = []
+        for name, title, palette in PANELS:
+            octaves = N_PITCH_BINS / BINS_PER_OCTAVE if name == "salience" else OCTAVES
+            plot = figure(
+                title=title,
+                height=PLOT_HEIGHT,
+                sizing_mode="stretch_width",
+                x_range=shared.x_range if shared else (0, duration),
+                y_range=(0, OCTAVES),
+                tools="xpan,xwheel_zoom,box_zoom,reset",
+                active_scroll="xwheel_zoom",
+                x_axis_label="time (s)" if name == "salience" else None,
+            )
+            shared = shared or plot
+            mapper = LinearColorMapper(palette=palette, low=0.0, high=1.0)
+            plot.image(
+                image="image",
+                source=self.sources[name],
+                x=0,
+                y=0,
+                dw=duration,
+                dh=octaves,
+                color_mapper=mapper,
+            )
+            ticker = _note_ticks(OCTAVES)
+            plot.yaxis.ticker = ticker
+            plot.yaxis.major_label_overrides = _note_labels(ticker.ticks)
+            plot.yaxis.axis_label = f"pitch (from {FMIN_HZ:.0f} Hz)"
+            panels.append(plot)
+        return column(panels, sizing_mode="stretch_width")
+
+    def refresh(self) -> None:
+        """After an adaptation: forget the cached stems, redraw the saliency, enable the toggle."""
+        self._magnitudes = {key: value for key, value in self._magnitudes.items() if key[0] == "mixture"}
+        self.toggle.disabled = not self.session.reports
+        self.sources["salience"].data = {"image": [self._image("salience", False)]}
+        self.show_outputs()
+
+    def show_outputs(self) -> None:
+        """Show the outputs the toggle selects in the vocals, accompaniment and mask panels."""
+        before = self.toggle.value == "before" and bool(self.session.reports)
+        for name in SWITCHED:
+            self.sources[name].data = {"image": [self._image(name, before)]}
