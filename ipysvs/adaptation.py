@@ -1,28 +1,57 @@
-"""Adapting the joint model to one song from the user's F0 corrections (Nakano et al., F0->SVS).
+"""Adapting the per-song model to the user's corrections (Nakano et al. 2020; Cantisani et al. 2021).
 
-The saliency network is fine-tuned with the binary cross-entropy between its output and the
-Gaussian-blurred corrected F0, on the corrected frames only (an unvoiced correction asks for zero
-saliency). Its input, the pretrained separator's vocal magnitudes, was computed when the song was
-opened, so no separation runs during training: the steps are cheap. The adapted network then
-re-estimates the F0 of the frames the user did not touch, and the F0-conditioned separator re-separates
-the song with the user's F0 where corrected and the new estimate elsewhere.
+Three losses, each used only when the user gave the information it needs:
+
+* **F0 loss** -- binary cross-entropy between the saliency network's output and the Gaussian-blurred
+  corrected F0, on the frames the user checked (an unvoiced correction asks for zero saliency).
+  In the **F0->SVS** variant the saliency network reads the pretrained separator's vocal magnitudes,
+  computed when the song was opened, so its steps run no separation at all. In the **SVS->F0**
+  variant it reads the output of the separator being adapted, so the pitch loss also trains the
+  separator.
+* **Activity loss** (Cantisani et al.) where the user marked the voice active or silent (an unvoiced
+  deletion marks it silent): the mixture is reconstructed from the sources active in each frame,
+  ``|v*[sung] + a - x|``, plus ``silence_weight * |v|`` where nobody sings. ``silence_weight=0`` is their
+  reconstruction-only baseline. Here ``v`` and ``a`` are the two U-Nets' own outputs (mask times
+  mixture), before the ratio mask makes them sum to the mixture.
+* A **layer plan** chooses which separator layers these losses train: ``"none"``, ``"decoder"``,
+  ``"all"`` or ``"from:K"`` (encoder blocks K..5, the bottleneck side, as in Cantisani's "from block x
+  on"; the decoder stays frozen, which they found as good).
+
+Training works on 128-frame crops around the frames the losses see; the separator runs only on those
+crops, never on the whole song.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional
 
 from .errors import ParameterError
 from .f0 import salience_target
 from .models.joint import JointModel
+from .models.salience import SalienceUNet
+from .models.unet import SeparationUNet
+from .separation import ratio_mask
 
 AdaptProgress = Callable[[str, float], None]
 """Called as ``progress(phase, fraction)`` with phase "train", "estimate" or "separate"."""
+
+VARIANTS = ("f0-svs", "svs-f0")
+REGIONS = ("up-to-last", "corrected")
+ENCODER_BLOCKS = 6
+SILENCE_WEIGHT = 1.0
+DEFAULT_LAYERS = "from:3"
+SEPARATOR_LR_FACTOR = 0.1  # separator layers learn at a tenth of the saliency network's rate
+SALIENCE_STEPS, SEPARATOR_STEPS = 15, 8
+CROP_FRAMES = 128
+SALIENCE_BATCH = 4
+SEPARATOR_BATCH = 2
 
 
 @dataclass
@@ -30,19 +59,74 @@ class AdaptReport:
     """What :meth:`ipysvs.session.Session.adapt` did.
 
     Attributes:
+        variant: ``"f0-svs"`` or ``"svs-f0"``.
+        layers: the separator layer plan.
         losses: the training loss after every step.
         seconds: wall time of the whole adaptation.
         steps: optimisation steps taken.
+        epochs: passes over the training frames those steps amount to (crops x length / frames).
         changed_frames: uncorrected frames whose F0 estimate changed (by more than 50 cents or voicing).
         before, after: ``(vocals, accompaniment)`` before and after, ``(channels, samples)``.
     """
 
+    variant: str = "f0-svs"
+    layers: str = "none"
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
+    epochs: float = 0.0
     changed_frames: int = 0
     before: tuple[np.ndarray, np.ndarray] | None = None
     after: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class AdaptTargets:
+    """What the user told the model, on the song's STFT frames.
+
+    Attributes:
+        hz: ``(frames,)`` the F0 to learn in Hz (0 = unvoiced).
+        f0_frames: ``(frames,)`` bool, frames the F0 loss sees.
+        activity: ``(frames,)`` int8, 1 = sung, -1 = nobody sings, 0 = unknown.
+    """
+
+    hz: np.ndarray
+    f0_frames: np.ndarray
+    activity: np.ndarray
+
+    @property
+    def marked(self) -> np.ndarray:
+        """``(frames,)`` bool: frames with an activity mark."""
+        return self.activity != 0
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to learn from."""
+        return not (self.f0_frames.any() or self.marked.any())
+
+
+def check_options(
+    *, variant: object, layers: object, steps: object, learning_rate: object, silence_weight: object
+) -> None:
+    """Validate :meth:`~ipysvs.session.Session.adapt`'s options.
+
+    Raises:
+        ParameterError: naming the bad option and what it accepts.
+    """
+    if variant not in VARIANTS:
+        raise ParameterError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    layer_prefixes(layers)  # type: ignore[arg-type]
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ParameterError(f"steps must be a positive whole number (or None), got {steps!r}")
+    for name, value in (("learning_rate", learning_rate), ("silence_weight", silence_weight)):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not np.isfinite(value) or value < 0:
+            raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def default_steps(*, uses_separator: bool) -> int:
+    """Optimisation steps when the caller gives none: fewer when every step runs the separator."""
+    return SEPARATOR_STEPS if uses_separator else SALIENCE_STEPS
 
 
 def training_frames(corrected: np.ndarray, region: str) -> np.ndarray:
@@ -55,73 +139,249 @@ def training_frames(corrected: np.ndarray, region: str) -> np.ndarray:
         if corrected.any():
             chosen[: np.flatnonzero(corrected)[-1] + 1] = True
         return chosen
-    raise ParameterError(f"region must be 'corrected' or 'up-to-last', got {region!r}")
+    raise ParameterError(f"region must be one of {REGIONS}, got {region!r}")
 
 
-def fine_tune_salience(
-    model: JointModel,
-    vocal_magnitude: torch.Tensor,
-    target_hz: np.ndarray,
-    frames: np.ndarray,
-    *,
-    steps: int,
-    learning_rate: float = 3e-4,
-    crop_frames: int = 128,
-    batch: int = 4,
-    seed: int = 0,
-    progress: AdaptProgress | None = None,
-) -> list[float]:
-    """Fine-tune ``model.salience`` in place on the chosen frames; returns the loss of every step.
+def layer_prefixes(layers: str) -> tuple[str, ...]:
+    """Parameter-name prefixes of a separator layer plan.
+
+    ``"none"``: no separator layer; ``"decoder"``: decoder and mask head; ``"all"``: every layer;
+    ``"from:K"`` (K in 0..5): encoder blocks K..5.
+    """
+    plans = {
+        "none": (),
+        "decoder": ("decoder.", "mask_head."),
+        "all": ("condition.", "encoder.", "decoder.", "mask_head."),
+    }
+    if isinstance(layers, str) and layers in plans:
+        return plans[layers]
+    block = layers.removeprefix("from:") if isinstance(layers, str) else ""
+    if block != layers and block.isdigit() and int(block) < ENCODER_BLOCKS:
+        return tuple(f"encoder.{k}." for k in range(int(block), ENCODER_BLOCKS))
+    raise ParameterError(
+        f"layers must be 'none', 'decoder', 'all' or 'from:K' with K in 0..{ENCODER_BLOCKS - 1}, "
+        f"got {layers!r}"
+    )
+
+
+def choose_parameters(nets: list[SeparationUNet], layers: str) -> list[nn.Parameter]:
+    """The parameters of ``nets`` in the layer plan ``layers``."""
+    prefixes = layer_prefixes(layers)
+    if not prefixes:
+        return []
+    return [p for net in nets for name, p in net.named_parameters() if name.startswith(prefixes)]
+
+
+class CropPlan:
+    """Random 128-frame crops of a song, each around a frame some loss sees.
 
     Args:
-        vocal_magnitude: ``(2, song frames, 1024)`` separated vocal magnitudes.
-        target_hz: ``(song frames,)`` the F0 to learn (0 = unvoiced).
-        frames: ``(song frames,)`` bool, the frames the loss sees.
+        frames: ``(song frames,)`` bool, frames any loss sees.
+        seed: the random generator's seed (adaptation is repeatable).
     """
-    if not frames.any():
-        raise ParameterError("no frames to learn from: correct part of the F0 first")
-    rng = np.random.default_rng(seed)
-    targets = torch.from_numpy(salience_target(target_hz))
-    mask = torch.from_numpy(frames)
-    n_frames = vocal_magnitude.shape[1]
-    crop = min(crop_frames, -(-n_frames // 16) * 16)
-    starts = np.clip(np.flatnonzero(frames) - crop // 2, 0, max(n_frames - crop, 0))
-    parameters = list(model.salience.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
-    model.salience.eval()  # keep the running statistics learned in pretraining
+
+    def __init__(self, frames: np.ndarray, *, seed: int = 0, length: int = CROP_FRAMES) -> None:
+        if not frames.any():
+            raise ParameterError("no frames to learn from: correct part of the F0 or mark activity first")
+        self.length = length
+        self.n_frames = frames.size
+        self.rng = np.random.default_rng(seed)
+        self.starts = np.clip(np.flatnonzero(frames) - length // 2, 0, max(frames.size - length, 0))
+
+    def starts_of_batch(self, size: int) -> np.ndarray:
+        """``size`` crop starts."""
+        return self.rng.choice(self.starts, size=size)
+
+    def crop(self, values: torch.Tensor, start: int, axis: int = 0) -> torch.Tensor:
+        """``length`` frames of ``values`` from ``start`` along ``axis``, zero past the song's end."""
+        stop = min(start + self.length, values.shape[axis])
+        piece = values.narrow(axis, start, stop - start)
+        if stop - start == self.length:
+            return piece
+        shape = list(values.shape)
+        shape[axis] = self.length
+        out = torch.zeros(shape, dtype=values.dtype)
+        out.narrow(axis, 0, stop - start).copy_(piece)
+        return out
+
+    def epochs(self, steps: int, batch: int, frames: np.ndarray) -> float:
+        """How many passes over the ``frames`` that many crops amount to."""
+        return steps * batch * self.length / max(int(frames.sum()), 1)
+
+
+def f0_loss(salience: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Weighted binary cross-entropy of ``(batch, frames, 320)`` saliencies; ``weight`` is
+    ``(batch, frames)`` (1 where the loss applies); averaged over the weighted frames."""
+    weights = weight[..., None].expand_as(salience)
+    loss = functional.binary_cross_entropy(
+        salience.clamp(1e-6, 1 - 1e-6), target, weight=weights, reduction="sum"
+    )
+    return loss / weights.sum().clamp_min(1)
+
+
+def activity_loss(
+    vocals: torch.Tensor,
+    accompaniment: torch.Tensor,
+    mixture: torch.Tensor,
+    activity: torch.Tensor,
+    *,
+    silence_weight: float = SILENCE_WEIGHT,
+) -> torch.Tensor:
+    """Cantisani et al.'s loss on marked frames, relative to the mixture's level there.
+
+    Args:
+        vocals, accompaniment, mixture: ``(batch, 2, frames, 1024)`` magnitudes (the U-Nets' outputs
+            and their input).
+        activity: ``(batch, frames)`` 1 = sung, -1 = silent, 0 = unmarked (no loss).
+        silence_weight: lambda; 0 gives the reconstruction-only baseline.
+    """
+    sung = (activity == 1).to(vocals.dtype)[:, None, :, None]
+    silent = (activity == -1).to(vocals.dtype)[:, None, :, None]
+    marked = sung + silent
+    level = (mixture.abs() * marked).sum().clamp_min(1e-8)
+    reconstruction = ((vocals * sung + accompaniment - mixture).abs() * marked).sum()
+    silence = (vocals.abs() * silent).sum()
+    return (reconstruction + silence_weight * silence) / level
+
+
+@dataclass
+class SongTensors:
+    """The song as the training loop reads it.
+
+    Attributes:
+        vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes.
+        mixture_magnitude: ``(2, frames, 1024)`` mixture magnitudes, or None when no step needs them.
+        comb_hz, comb_weight: ``(frames,)`` the F0 conditioning of the F0->SVS separator.
+    """
+
+    vocal_magnitude: torch.Tensor
+    mixture_magnitude: torch.Tensor | None
+    comb_hz: torch.Tensor
+    comb_weight: torch.Tensor
+
+
+def fine_tune(
+    model: JointModel,
+    plain_nets: tuple[SeparationUNet, SeparationUNet] | None,
+    song: SongTensors,
+    targets: AdaptTargets,
+    *,
+    variant: str,
+    layers: str,
+    steps: int,
+    learning_rate: float,
+    silence_weight: float = SILENCE_WEIGHT,
+    progress: AdaptProgress | None = None,
+) -> tuple[list[float], float]:
+    """Fine-tune in place; returns the loss of every step and the epochs they amount to.
+
+    ``model`` is the joint model (its saliency network, and its conditioned U-Nets in F0->SVS);
+    ``plain_nets`` are the unconditioned U-Nets SVS->F0 adapts (None in F0->SVS).
+    """
+    seen = targets.f0_frames | targets.marked
+    plan = CropPlan(seen)
+    separator_step = _separator_step(model, plain_nets, song, targets, variant, silence_weight)
+    nets = [model.vocals, model.accompaniment] if variant == "f0-svs" else list(plain_nets or ())
+    separator_parameters = choose_parameters(nets, layers)
+    uses_separator = variant == "svs-f0" or (bool(separator_parameters) and targets.marked.any())
+    salience_parameters = list(model.salience.parameters()) if targets.f0_frames.any() else []
+    if not (salience_parameters or (uses_separator and separator_parameters)):
+        raise ParameterError(f"layers={layers!r} leaves nothing to train for these corrections")
+    groups = [{"params": salience_parameters, "lr": learning_rate}]
+    if uses_separator:
+        groups.append({"params": separator_parameters, "lr": learning_rate * SEPARATOR_LR_FACTOR})
+    parameters = [p for group in groups for p in group["params"]]
+    optimizer = torch.optim.Adam([g for g in groups if g["params"]])
+    batch = SEPARATOR_BATCH if uses_separator else SALIENCE_BATCH
     losses = []
-    for step in range(steps):
-        chosen = rng.choice(starts, size=batch)
-        inputs, wanted, weights = zip(
-            *(_crop(vocal_magnitude, targets, mask, s, crop) for s in chosen), strict=True
+    with _training(model, plain_nets, parameters):
+        for step in range(steps):
+            starts = plan.starts_of_batch(batch)
+            loss = torch.zeros(())
+            if uses_separator:
+                loss = loss + separator_step(plan, starts)
+            if variant == "f0-svs" and targets.f0_frames.any():
+                loss = loss + _salience_step(model.salience, song, targets, plan, starts)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if progress is not None:
+                progress("train", (step + 1) / steps)
+    return losses, plan.epochs(steps, batch, seen)
+
+
+def _salience_step(
+    salience: SalienceUNet, song: SongTensors, targets: AdaptTargets, plan: CropPlan, starts: np.ndarray
+) -> torch.Tensor:
+    """F0 loss of the saliency network on crops of the pretrained vocal magnitudes (F0->SVS)."""
+    wanted = torch.from_numpy(salience_target(targets.hz))
+    weight = torch.from_numpy(targets.f0_frames.astype(np.float32))
+    inputs = torch.stack([plan.crop(song.vocal_magnitude, s, axis=1) for s in starts])
+    output = salience(inputs)
+    wanted_crops = torch.stack([plan.crop(wanted, s) for s in starts])
+    return f0_loss(output, wanted_crops, torch.stack([plan.crop(weight, s) for s in starts]))
+
+
+def _separator_step(
+    model: JointModel,
+    plain_nets: tuple[SeparationUNet, SeparationUNet] | None,
+    song: SongTensors,
+    targets: AdaptTargets,
+    variant: str,
+    silence_weight: float,
+) -> Callable[[CropPlan, np.ndarray], torch.Tensor]:
+    """The loss of one batch of crops through the separator (and, in SVS->F0, the saliency network)."""
+    wanted = torch.from_numpy(salience_target(targets.hz))
+    f0_weight = torch.from_numpy(targets.f0_frames.astype(np.float32))
+    activity = torch.from_numpy(targets.activity.astype(np.int8))
+
+    def step(plan: CropPlan, starts: np.ndarray) -> torch.Tensor:
+        if song.mixture_magnitude is None:
+            raise ParameterError("internal: the mixture magnitudes were not prepared")
+        mixture = torch.stack([plan.crop(song.mixture_magnitude, s, axis=1) for s in starts])
+        if variant == "f0-svs":
+            hz = torch.stack([plan.crop(song.comb_hz, s) for s in starts])
+            weight = torch.stack([plan.crop(song.comb_weight, s) for s in starts])
+            vocals_mask, accompaniment_mask = model.conditioned_masks(mixture, hz, weight)
+        else:
+            vocals_mask, accompaniment_mask = (net(mixture) for net in plain_nets or ())
+        marks = torch.stack([plan.crop(activity, s) for s in starts])
+        loss = activity_loss(
+            vocals_mask * mixture, accompaniment_mask * mixture, mixture, marks, silence_weight=silence_weight
         )
-        output = model.salience(torch.stack(inputs)).clamp(1e-6, 1 - 1e-6)
-        weight = torch.stack(weights)[..., None].expand_as(output)
-        loss = functional.binary_cross_entropy(output, torch.stack(wanted), weight=weight, reduction="sum")
-        loss = loss / weight.sum().clamp_min(1)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if progress is not None:
-            progress("train", (step + 1) / steps)
-    return losses
+        if variant == "svs-f0":
+            separated = ratio_mask(vocals_mask, accompaniment_mask, mixture) * mixture
+            loss = loss + f0_loss(
+                model.salience(separated),
+                torch.stack([plan.crop(wanted, s) for s in starts]),
+                torch.stack([plan.crop(f0_weight, s) for s in starts]),
+            )
+        return loss
+
+    return step
 
 
-def _crop(
-    magnitude: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, start: int, length: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Magnitudes ``(2, length, 1024)``, targets ``(length, 320)`` and loss weights ``(length,)``,
-    zero-padded past the song's end."""
-    stop = min(start + length, magnitude.shape[1])
-    count = stop - start
-    inputs = torch.zeros(magnitude.shape[0], length, magnitude.shape[2])
-    inputs[:, :count] = magnitude[:, start:stop]
-    wanted = torch.zeros(length, targets.shape[1])
-    wanted[:count] = targets[start:stop]
-    weights = torch.zeros(length)
-    weights[:count] = mask[start:stop].float()
-    return inputs, wanted, weights
+@contextmanager
+def _training(
+    model: JointModel,
+    plain_nets: tuple[SeparationUNet, SeparationUNet] | None,
+    parameters: list[nn.Parameter],
+) -> Iterator[None]:
+    """Only ``parameters`` require gradients while inside; every module stays in eval mode (batch-norm
+    statistics and dropout as in inference); the gradient flags are restored afterwards."""
+    modules = [model, *(plain_nets or ())]
+    chosen = {id(p) for p in parameters}
+    saved = [(p, p.requires_grad) for module in modules for p in module.parameters()]
+    for module in modules:
+        module.eval()
+    for parameter, _ in saved:
+        parameter.requires_grad_(id(parameter) in chosen)
+    try:
+        yield
+    finally:
+        for parameter, flag in saved:
+            parameter.requires_grad_(flag)
 
 
 def changed_frames(before_hz: np.ndarray, after_hz: np.ndarray, untouched: np.ndarray) -> int:

@@ -229,9 +229,14 @@ def apply_edits(
 
 
 def activity(times: np.ndarray, edits: list[Edit]) -> np.ndarray:
-    """``(frames,)`` int8: 1 where marked active, -1 where marked silent, 0 where unmarked (last wins)."""
+    """``(frames,)`` int8: 1 where marked active, -1 where marked silent, 0 where unmarked (last wins).
+
+    An :class:`Unvoice` deletion ("nobody sings here") marks its frames silent.
+    """
     marks = np.zeros(times.shape, dtype=np.int8)
     for edit in edits:
         if isinstance(edit, MarkActivity):
             marks[edit.frames(times)] = 1 if edit.vocal else -1
+        elif isinstance(edit, Unvoice):
+            marks[edit.frames(times)] = -1
     return marks

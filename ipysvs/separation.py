@@ -291,3 +291,16 @@ def separate(
         (2, 44100)
     """
     return default_separator().separate(audio, sr, progress=progress)
+
+
+def mixture_magnitude(samples: np.ndarray, sr: int) -> torch.Tensor:
+    """The U-Nets' input for a whole song: ``(2, frames, 1024)`` magnitudes of its first stereo pair.
+
+    Args:
+        samples: ``(channels, samples)`` float32 audio (a lone channel is used as dual mono).
+        sr: its sample rate in Hz.
+    """
+    pair = samples[:2] if samples.shape[0] >= 2 else np.repeat(samples[:1], 2, axis=0)
+    stereo = torch.from_numpy(np.ascontiguousarray(audio_io.resample(pair, sr, SAMPLE_RATE)))
+    spectrum = stft_frames(stereo, 0, frame_count(stereo.shape[1]), hann_window())
+    return spectrum[:, :MODEL_BINS].abs().transpose(1, 2).contiguous()

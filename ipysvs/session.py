@@ -25,7 +25,19 @@ import numpy as np
 import torch
 
 from . import audio as audio_io
-from .adaptation import AdaptProgress, AdaptReport, changed_frames, fine_tune_salience, training_frames
+from .adaptation import (
+    DEFAULT_LAYERS,
+    SILENCE_WEIGHT,
+    AdaptProgress,
+    AdaptReport,
+    AdaptTargets,
+    SongTensors,
+    changed_frames,
+    check_options,
+    default_steps,
+    fine_tune,
+    training_frames,
+)
 from .analysis import SongAnalysis, analyse
 from .cache import cache_dir, write_atomically
 from .conditioned import ConditionedSeparator
@@ -44,12 +56,16 @@ from .edits import (
 from .errors import AudioFileError, ParameterError
 from .f0 import Trajectory, bin_to_hz, hz_to_bin
 from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
+from .models.unet import SeparationUNet
 from .pitch import salience_trajectory, song_salience
+from .separation import Separator, VocalFrames, default_separator, mixture_magnitude
 
 ANALYSIS_VERSION = "1"
 SESSION_FORMAT = "ipysvs-session-1"
 STEMS = ("vocals", "accompaniment", "mixture")
-SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
+SNAP_SEARCH_BINS = 5
+PLAIN_NETS_FILE = "separator.safetensors"  # the U-Nets SVS->F0 adapted, only the changed tensors
+STEM_NAMES = ("vocals", "accompaniment")  # +-100 cents around the current pitch
 
 
 class Session:
@@ -78,6 +94,7 @@ class Session:
         self._before: tuple[np.ndarray, np.ndarray] | None = None
         self.reports: list[AdaptReport] = []
         self._listeners: list[Callable[[str], None]] = []
+        self._plain: tuple[SeparationUNet, SeparationUNet] | None = None  # adapted by SVS->F0
 
     # ----------------------------------------------------------------- observers
     def observe(self, callback: Callable[[str], None]) -> Callable[[], None]:
@@ -248,70 +265,143 @@ class Session:
     def adapt(
         self,
         *,
-        steps: int = 30,
+        variant: str = "f0-svs",
+        layers: str = DEFAULT_LAYERS,
+        steps: int | None = None,
         region: str = "up-to-last",
         learning_rate: float = 3e-4,
+        silence_weight: float = SILENCE_WEIGHT,
         progress: AdaptProgress | None = None,
     ) -> AdaptReport:
-        """Fine-tune the per-song model on the corrected F0, re-estimate the rest, re-separate.
+        """Fine-tune the per-song model on the corrections, re-estimate the F0, re-separate.
 
-        Transactional: a copy of the model is trained and swapped in only when everything succeeded;
-        an exception or KeyboardInterrupt leaves model, trajectory and outputs exactly as before.
+        Transactional: copies of the networks are trained and swapped in only when everything
+        succeeded; an exception or KeyboardInterrupt leaves model, trajectory and outputs exactly as
+        before.
 
         Args:
-            steps: optimisation steps (batches of four 128-frame crops around corrected frames).
+            variant: ``"f0-svs"`` (Nakano's F0->SVS: the saliency network learns the corrected F0 and
+                the separator is conditioned on the F0; with no corrections this only re-separates with
+                the estimated F0) or ``"svs-f0"`` (the pitch loss trains the separator through the
+                saliency network reading its output).
+            layers: which separator layers the activity loss (and, in SVS->F0, the pitch loss) trains:
+                ``"none"``, ``"decoder"``, ``"all"`` or ``"from:K"`` (encoder blocks K..5).
+            steps: optimisation steps (default 15 for F0->SVS, 8 when the separator trains).
             region: frames the F0 loss sees: ``"up-to-last"`` (the paper: every frame up to the
                 last corrected one) or ``"corrected"`` (only corrected frames).
-            learning_rate: Adam's learning rate.
+            learning_rate: Adam's learning rate of the saliency network (separator layers: a tenth).
+            silence_weight: Cantisani's lambda on the vocals where nobody sings (0 = reconstruction
+                only).
             progress: ``progress(phase, fraction)`` with phase "train", "estimate", "separate".
 
         Returns:
             An :class:`~ipysvs.adaptation.AdaptReport`.
 
         Raises:
-            ParameterError: nothing is corrected, or bad arguments.
+            ParameterError: bad arguments, or SVS->F0 with nothing corrected.
         """
         started = time.perf_counter()
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ParameterError(f"steps must be a positive whole number, got {steps!r}")
-        edited_hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
-        frames = training_frames(corrected, region)
-        model = copy.deepcopy(self.model)
-        losses = fine_tune_salience(
-            model,
-            self._analysis.vocal_magnitude,
-            edited_hz,
-            frames,
+        check_options(
+            variant=variant,
+            layers=layers,
             steps=steps,
             learning_rate=learning_rate,
-            progress=progress,
+            silence_weight=silence_weight,
         )
-        salience = song_salience(model.salience, self._analysis.vocal_magnitude)
-        estimate = salience_trajectory(salience)
-        if progress is not None:
-            progress("estimate", 1.0)
-        hz, corrected_after = apply_edits(estimate.times, estimate.hz, self._edits)
-        weight = np.where(corrected_after, 1.0, estimate.confidence)
-        separator = ConditionedSeparator(model, hz, weight)
-        vocals = separator.separate_channels(
-            self._samples,
-            self.sr,
-            progress=None if progress is None else lambda d, t: progress("separate", d / t),
-        )
+        edited_hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
+        targets = AdaptTargets(edited_hz, training_frames(corrected, region), self.activity)
+        if targets.empty and variant == "svs-f0":
+            raise ParameterError("SVS->F0 learns only from corrections: correct part of the F0 first")
+        model = copy.deepcopy(self.model)
+        plain = copy.deepcopy(self._plain_nets()) if variant == "svs-f0" else None
+        losses, epochs, taken = [], 0.0, 0
+        if not targets.empty:
+            taken = steps or default_steps(uses_separator=variant == "svs-f0" or targets.marked.any())
+            losses, epochs = fine_tune(
+                model,
+                plain,
+                self._training_song(edited_hz, corrected, variant, targets),
+                targets,
+                variant=variant,
+                layers=layers,
+                steps=taken,
+                learning_rate=learning_rate,
+                silence_weight=silence_weight,
+                progress=progress,
+            )
+        vocals, salience, estimate = self._reseparate(model, plain, progress)
         report = AdaptReport(
+            variant=variant,
+            layers=layers,
             losses=losses,
-            steps=steps,
+            steps=taken,
+            epochs=epochs,
             changed_frames=changed_frames(self._estimate.hz, estimate.hz, ~corrected),
             before=self._outputs,
             after=(vocals, self._samples - vocals),
         )
         # commit: nothing above touched the session
         self.model, self._estimate, self._salience = model, estimate, salience
+        if plain is not None:
+            self._plain = plain
         self._before, self._outputs = self._outputs, report.after
         report.seconds = time.perf_counter() - started
         self.reports.append(report)
         self._notify("adapt")
         return report
+
+    def _plain_nets(self) -> tuple[SeparationUNet, SeparationUNet]:
+        """The unconditioned U-Nets SVS->F0 adapts (the pretrained ones until then)."""
+        if self._plain is None:
+            separator = default_separator()
+            return separator.vocals_net, separator.accompaniment_net
+        return self._plain
+
+    def _training_song(
+        self, edited_hz: np.ndarray, corrected: np.ndarray, variant: str, targets: AdaptTargets
+    ) -> SongTensors:
+        needs_mixture = variant == "svs-f0" or targets.marked.any()
+        hz, weight = self._conditioning(edited_hz, corrected, self._estimate)
+        return SongTensors(
+            vocal_magnitude=self._analysis.vocal_magnitude,
+            mixture_magnitude=mixture_magnitude(self._samples, self.sr) if needs_mixture else None,
+            comb_hz=torch.from_numpy(hz.astype(np.float32)),
+            comb_weight=torch.from_numpy(weight.astype(np.float32)),
+        )
+
+    def _conditioning(
+        self, edited_hz: np.ndarray, corrected: np.ndarray, estimate: Trajectory
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The F0->SVS conditioning: the user's F0 (weight 1) where corrected, the estimate (its
+        confidence) elsewhere."""
+        hz = np.where(corrected, edited_hz, estimate.hz)
+        return hz, np.where(corrected, 1.0, estimate.confidence)
+
+    def _reseparate(
+        self,
+        model: JointModel,
+        plain: tuple[SeparationUNet, SeparationUNet] | None,
+        progress: AdaptProgress | None,
+    ) -> tuple[np.ndarray, np.ndarray, Trajectory]:
+        """Vocals ``(channels, samples)``, saliency ``(frames, 320)`` and F0 estimate of the adapted
+        networks."""
+        report_progress = None if progress is None else lambda done, total: progress("separate", done / total)
+        if plain is not None:  # SVS->F0: separate, then read the F0 off the adapted vocals
+            collector = VocalFrames()
+            separator = Separator(*plain)
+            vocals = separator.separate_channels(
+                self._samples, self.sr, progress=report_progress, collector=collector
+            )
+            salience = song_salience(model.salience, collector.magnitude)
+            return vocals, salience, salience_trajectory(salience)
+        salience = song_salience(model.salience, self._analysis.vocal_magnitude)
+        estimate = salience_trajectory(salience)
+        if progress is not None:
+            progress("estimate", 1.0)
+        edited_hz, corrected = apply_edits(self.frame_times, estimate.hz, self._edits)
+        separator = ConditionedSeparator(model, *self._conditioning(edited_hz, corrected, estimate))
+        vocals = separator.separate_channels(self._samples, self.sr, progress=report_progress)
+        return vocals, salience, estimate
 
     # ----------------------------------------------------------------- outputs
     def stem(self, which: str, *, before: bool = False) -> np.ndarray:
@@ -380,6 +470,8 @@ class Session:
             folder.mkdir(parents=True, exist_ok=True)
             np.savez(folder / "arrays.npz", **arrays)
             save_file(self.model.shipped_state(), str(folder / "model.safetensors"))
+            if self._plain is not None:
+                save_file(_changed_tensors(self._plain), str(folder / PLAIN_NETS_FILE))
             (folder / "session.json").write_text(json.dumps(state, indent=1))
         except OSError as error:
             raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
@@ -461,12 +553,46 @@ def _load(folder: Path) -> Session:
     )
     session = Session(samples, sr, layout, analysis, name=str(state["name"]))
     session.model.load_shipped_state(load_file(str(folder / "model.safetensors")), source=str(folder))
+    if (folder / PLAIN_NETS_FILE).is_file():
+        session._plain = _plain_nets_with(load_file(str(folder / PLAIN_NETS_FILE)), source=str(folder))
     duration = samples.shape[1] / sr
     session._edits = [edit_from_json(e, duration_s=duration) for e in state["edits"]]
     session._redo = [edit_from_json(e, duration_s=duration) for e in state["redo"]]
     if "before_vocals" in arrays:
         session._before = (arrays["before_vocals"], samples - arrays["before_vocals"])
     return session
+
+
+def _changed_tensors(nets: tuple[SeparationUNet, SeparationUNet]) -> dict[str, torch.Tensor]:
+    """The tensors of SVS->F0-adapted U-Nets that differ from the pretrained ones, as
+    ``{"vocals.<name>" | "accompaniment.<name>": tensor}``."""
+    pretrained = default_separator()
+    changed = {}
+    for stem, net, original in zip(
+        STEM_NAMES, nets, (pretrained.vocals_net, pretrained.accompaniment_net), strict=True
+    ):
+        reference = original.state_dict()
+        for name, value in net.state_dict().items():
+            if not torch.equal(value, reference[name]):
+                changed[f"{stem}.{name}"] = value.detach().contiguous().clone()
+    return changed
+
+
+def _plain_nets_with(
+    changed: Mapping[str, torch.Tensor], *, source: str
+) -> tuple[SeparationUNet, SeparationUNet]:
+    """Copies of the pretrained U-Nets with the saved ``changed`` tensors put back."""
+    pretrained = default_separator()
+    nets = (copy.deepcopy(pretrained.vocals_net), copy.deepcopy(pretrained.accompaniment_net))
+    states = {stem: net.state_dict() for stem, net in zip(STEM_NAMES, nets, strict=True)}
+    with torch.no_grad():
+        for key, value in changed.items():
+            stem, _, name = key.partition(".")
+            target = states.get(stem, {}).get(name)
+            if target is None or target.shape != value.shape:
+                raise ParameterError(f"{source}: {PLAIN_NETS_FILE} holds an unexpected tensor {key!r}")
+            target.copy_(value)
+    return nets
 
 
 def content_key(samples: np.ndarray, sr: int) -> str:

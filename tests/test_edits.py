@@ -123,3 +123,11 @@ def test_json_round_trip(edit) -> None:
 def test_malformed_json_is_rejected(record) -> None:
     with pytest.raises(ParameterError):
         edit_from_json(record, duration_s=2.0)
+
+
+def test_unvoice_marks_nobody_singing() -> None:
+    from ipysvs.edits import MarkActivity, Unvoice, activity
+
+    times = np.arange(10) * 0.1
+    marks = activity(times, [MarkActivity(0.0, 1.0, True), Unvoice(0.25, 0.45)])
+    np.testing.assert_array_equal(marks, [1, 1, 1, -1, -1, 1, 1, 1, 1, 1])

@@ -154,12 +154,56 @@ def test_adapt_is_transactional(session, monkeypatch) -> None:
     np.testing.assert_array_equal(session.vocals, vocals)
 
 
-def test_adapt_needs_corrections(session) -> None:
+def test_adapt_without_corrections_only_reseparates_with_the_estimate(session) -> None:
+    before = session.vocals.copy()
+    report = session.adapt()
+    assert report.steps == 0 and report.losses == [] and report.changed_frames == 0
+    assert not np.allclose(session.vocals, before)  # the F0-conditioned separator took over
     with pytest.raises(ParameterError, match="correct part of the F0"):
-        session.adapt()
+        session.adapt(variant="svs-f0")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"variant": "f0"}, "variant"),
+        ({"layers": "from:9"}, "layers"),
+        ({"layers": 3}, "layers"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"silence_weight": -1.0}, "silence_weight"),
+        ({"region": "after"}, "region"),
+    ],
+)
+def test_adapt_rejects_bad_options(session, options: dict, message: str) -> None:
     session.set_f0(1.0, 2.0, 220.0)
-    with pytest.raises(ParameterError, match="steps"):
-        session.adapt(steps=0)
+    with pytest.raises(ParameterError, match=message):
+        session.adapt(**options)
+    assert session.reports == []
+
+
+def test_unvoiced_region_trains_the_chosen_separator_layers(session) -> None:
+    session.unvoice(2.0, 4.0)
+    before = {k: v.clone() for k, v in session.model.vocals.state_dict().items()}
+    report = session.adapt(layers="from:4", steps=3)
+    after = session.model.vocals.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(("encoder.4.", "encoder.5.")) for k in changed)
+    assert report.layers == "from:4" and len(report.losses) == 3 and report.epochs > 0
+
+
+def test_svs_to_f0_adapts_the_plain_separator_and_is_saved(session, tmp_path) -> None:
+    session.set_f0(1.0, 3.0, 220.0)
+    before = session.vocals.copy()
+    report = session.adapt(variant="svs-f0", layers="decoder", steps=2)
+    assert report.variant == "svs-f0" and len(report.losses) == 2
+    assert not np.allclose(session.vocals, before)
+    restored = ipysvs.load(session.save(tmp_path / "svs-f0"))
+    for original, loaded in zip(session._plain, restored._plain, strict=True):
+        for (name, value), (_, other) in zip(
+            original.state_dict().items(), loaded.state_dict().items(), strict=True
+        ):
+            assert torch.equal(value, other), name
 
 
 def test_export_and_players(session, tmp_path) -> None:

@@ -1,0 +1,53 @@
+"""The adaptation losses and layer plans (no audio needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ipysvs.adaptation import activity_loss, f0_loss, layer_prefixes, training_frames
+from ipysvs.errors import ParameterError
+
+
+def test_layer_plans() -> None:
+    assert layer_prefixes("none") == ()
+    assert layer_prefixes("decoder") == ("decoder.", "mask_head.")
+    assert layer_prefixes("from:4") == ("encoder.4.", "encoder.5.")
+    for bad in ("from:6", "from:x", "encoder", 3):
+        with pytest.raises(ParameterError, match="layers"):
+            layer_prefixes(bad)
+
+
+def test_activity_loss_is_zero_only_for_a_perfect_split() -> None:
+    mixture = torch.rand(1, 2, 4, 8) + 0.1
+    vocals = torch.rand(1, 2, 4, 8) * mixture
+    activity = torch.tensor([[1, 1, -1, 0]])
+    perfect_accompaniment = mixture - vocals
+    perfect_accompaniment[:, :, 2] = mixture[:, :, 2]  # nobody sings in frame 2
+    silent_vocals = vocals.clone()
+    silent_vocals[:, :, 2] = 0
+    assert activity_loss(silent_vocals, perfect_accompaniment, mixture, activity).item() == pytest.approx(
+        0, abs=1e-6
+    )
+    leaky = activity_loss(vocals, perfect_accompaniment, mixture, activity)
+    baseline = activity_loss(vocals, perfect_accompaniment, mixture, activity, silence_weight=0.0)
+    assert leaky.item() > 0 and baseline.item() == pytest.approx(0, abs=1e-6)
+    # unmarked frames cost nothing
+    assert activity_loss(vocals, mixture * 0, mixture, torch.zeros(1, 4, dtype=torch.long)).item() == 0
+
+
+def test_f0_loss_counts_only_weighted_frames() -> None:
+    target = torch.zeros(1, 3, 320)
+    good = torch.full((1, 3, 320), 1e-6)
+    bad = good.clone()
+    bad[0, 2] = 0.9
+    weight = torch.tensor([[1.0, 1.0, 0.0]])
+    assert f0_loss(bad, target, weight).item() == pytest.approx(f0_loss(good, target, weight).item())
+    assert f0_loss(bad, target, torch.ones(1, 3)).item() > f0_loss(good, target, torch.ones(1, 3)).item()
+
+
+def test_training_regions() -> None:
+    corrected = np.array([False, True, False, True, False])
+    np.testing.assert_array_equal(training_frames(corrected, "up-to-last"), [1, 1, 1, 1, 0])
+    np.testing.assert_array_equal(training_frames(corrected, "corrected"), corrected)
