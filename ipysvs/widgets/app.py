@@ -31,6 +31,7 @@ class App(ipywidgets.VBox):
         self.status = ipywidgets.HTML()
         title = ipywidgets.HTML(f"<h3 style='margin:4px 0'>ipysvs — {html.escape(session.name)}</h3>")
         super().__init__([title, self.editor, self.views.widget, self.players, self.status])
+        self.add_class("ipysvs-app")
         self._refresh("open")
         session.observe(self._refresh)
 

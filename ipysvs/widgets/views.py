@@ -77,7 +77,7 @@ class SeparationViews:
         )
         self.toggle.observe(lambda _change: self.show_outputs(), names="value")
         self.model = BokehModel(self._layout())
-        self.widget = ipywidgets.VBox([self.toggle, self.model])
+        self.widget = ipywidgets.VBox([self.toggle, self.model]).add_class("ipysvs-views")
         self.refresh()
         session.observe(lambda kind: self.refresh() if kind == "adapt" else None)
 

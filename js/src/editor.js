@@ -167,7 +167,10 @@ class Editor {
     this.canvas.addEventListener("pointerdown", (e) => this.pointerDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.pointerMove(e));
     this.canvas.addEventListener("pointerup", (e) => this.pointerUp(e));
-    this.canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.canvas.addEventListener("contextmenu", (e) => {
+      e.preventDefault(); // the right button deletes F0: no browser or notebook menu
+      e.stopPropagation();
+    });
     this.canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     this.root.addEventListener("keydown", (e) => this.keyDown(e));
     this.undoButton.addEventListener("click", () => this.undo());

@@ -541,11 +541,13 @@ function drawTimeAxis(ctx, view) {
     const x = Math.round(timeToX(view, t)) + 0.5;
     ctx.moveTo(x, y);
     ctx.lineTo(x, y + 4);
-    ctx.fillText(formatTime(t, step), x, y + 5);
+    const label = formatTime(t, step);
+    const half = ctx.measureText(label).width / 2;
+    ctx.fillText(label, Math.min(x, view.left + view.width + 6 - half), y + 5); // the last stays whole
   }
   ctx.stroke();
   ctx.textAlign = "right";
-  ctx.fillText("s", view.left + view.width, y + 5);
+  ctx.fillText("time (s)", view.left - 4, y + 5);
 }
 
 /**
@@ -592,20 +594,29 @@ function tracePolyline(ctx, view, times, hz, indices) {
   }
 }
 
-/** Activity marks (Cantisani's annotations) as a strip along the top: green sung, red silent. */
-function drawActivity(ctx, view, trajectory) {
-  const { frameTimes, activity } = trajectory;
+/** Runs of frames where `value(i)` is truthy as strips of `height` px at `y`, coloured by `colour(i)`. */
+function drawRuns(ctx, view, frameTimes, value, colour, y, height) {
   const [i0, i1] = visibleFrames(frameTimes, view.t0, view.t1);
   let start = i0;
   for (let i = i0; i <= i1; i++) {
-    if (i < i1 && activity[i] === activity[start]) continue;
-    if (activity[start] !== 0) {
-      ctx.fillStyle = activity[start] > 0 ? COLOURS.sung : COLOURS.silent;
+    if (i < i1 && value(i) === value(start)) continue;
+    if (value(start)) {
+      ctx.fillStyle = colour(start);
       const x0 = timeToX(view, frameTimes[start]);
-      ctx.fillRect(x0, view.top, timeToX(view, frameTimes[i - 1]) - x0 + 1, 5);
+      ctx.fillRect(x0, y, timeToX(view, frameTimes[i - 1]) - x0 + 1, height);
     }
     start = i;
   }
+}
+
+/** Activity marks along the top (green sung, red silent); corrected frames, deletions included, along
+ * the bottom in the corrected colour. */
+function drawMarks(ctx, view, trajectory) {
+  const { frameTimes, activity, corrected } = trajectory;
+  const sung = (i) => (activity[i] > 0 ? COLOURS.sung : COLOURS.silent);
+  drawRuns(ctx, view, frameTimes, (i) => activity[i], sung, view.top, 5);
+  const bottom = view.top + view.height - 5;
+  drawRuns(ctx, view, frameTimes, (i) => corrected[i], () => COLOURS.corrected, bottom, 5);
 }
 
 /** The foreground: spans (selection, erase), F0 lines, the stroke in progress, the playhead. */
@@ -624,7 +635,7 @@ function drawForeground(ctx, view, scene) {
     ctx.fillStyle = colour;
     ctx.fillRect(x0, view.top, Math.max(timeToX(view, span[1]) - x0, 1), view.height);
   }
-  drawActivity(ctx, view, trajectory);
+  drawMarks(ctx, view, trajectory);
   ctx.lineJoin = "round";
   for (const [style, lines] of f0Polylines(trajectory, view)) {
     const isCorrected = style === "corrected";
@@ -820,7 +831,10 @@ class Editor {
     this.canvas.addEventListener("pointerdown", (e) => this.pointerDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.pointerMove(e));
     this.canvas.addEventListener("pointerup", (e) => this.pointerUp(e));
-    this.canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.canvas.addEventListener("contextmenu", (e) => {
+      e.preventDefault(); // the right button deletes F0: no browser or notebook menu
+      e.stopPropagation();
+    });
     this.canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     this.root.addEventListener("keydown", (e) => this.keyDown(e));
     this.undoButton.addEventListener("click", () => this.undo());

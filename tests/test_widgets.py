@@ -1,0 +1,223 @@
+"""The notebook widgets without a browser: message validation, the editor's request handling (the
+Session changes exactly as the same script calls would change it, and refused messages change
+nothing), spectrogram images, the Bokeh views and the composed app."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+import ipysvs
+from ipysvs.demo import demo_song
+from ipysvs.widgets.images import decimate, log_spectrogram, to_decibel_image, to_uint8
+from ipysvs.widgets.messages import MessageError, parse_request
+
+DURATION, FRAMES = 10.0, 431
+
+
+def _parse(content: object, buffers: list | None = None):
+    return parse_request(content, buffers or [], duration_s=DURATION, n_frames=FRAMES)
+
+
+def _stroke(times: list[float], hz: list[float]) -> list[bytes]:
+    return [np.asarray(times, "<f8").tobytes(), np.asarray(hz, "<f4").tobytes()]
+
+
+# ---------------------------------------------------------------------- messages
+def test_valid_requests_parse() -> None:
+    draw = _parse({"id": 3, "action": "draw", "points": 3}, _stroke([1.0, 1.1, 1.2], [200, 0, 210]))
+    assert draw.id == 3 and draw.action == "draw"
+    np.testing.assert_array_equal(draw.args["hz"], [200, 0, 210])
+    assert _parse({"id": 4, "action": "unvoice", "t0": 1, "t1": 2.5}).args == {"t0": 1.0, "t1": 2.5}
+    assert _parse({"id": 5, "action": "activity", "t0": 0, "t1": 1, "vocal": False}).args["vocal"] is False
+    assert _parse({"id": 6, "action": "undo"}).args == {}
+    assert _parse({"id": 7, "action": "audio", "stem": "vocals"}).args == {"stem": "vocals"}
+
+
+@pytest.mark.parametrize(
+    ("content", "buffers", "message"),
+    [
+        ([1, 2], [], "JSON object"),
+        ({"action": "undo"}, [], "id must be"),
+        ({"id": True, "action": "undo"}, [], "id must be"),
+        ({"id": 1, "action": "exec"}, [], "unknown action"),
+        ({"id": 1, "action": ["undo"]}, [], "unknown action"),
+        ({"id": 1, "action": "undo", "extra": 1}, [], "fields must be"),
+        ({"id": 1, "action": "unvoice", "t0": 1}, [], "fields must be"),
+        ({"id": 1, "action": "unvoice", "t0": "1", "t1": 2}, [], "finite number"),
+        ({"id": 1, "action": "unvoice", "t0": float("nan"), "t1": 2}, [], "finite number"),
+        ({"id": 1, "action": "unvoice", "t0": 1, "t1": float("inf")}, [], "finite number"),
+        ({"id": 1, "action": "unvoice", "t0": 1, "t1": 99}, [], "outside the song"),
+        ({"id": 1, "action": "unvoice", "t0": 2, "t1": 1}, [], "must be after"),
+        ({"id": 1, "action": "shift_octave", "t0": 1, "t1": 2, "octaves": 1.5}, [], "whole number"),
+        ({"id": 1, "action": "activity", "t0": 1, "t1": 2, "vocal": 1}, [], "true or false"),
+        ({"id": 1, "action": "audio", "stem": "../../etc/passwd"}, [], "one of"),
+        ({"id": 1, "action": "undo"}, [b"x"], "binary buffers"),
+        ({"id": 1, "action": "draw", "points": 2}, [b""], "binary buffers"),
+        ({"id": 1, "action": "draw", "points": 10**9}, _stroke([1, 2], [200, 200]), "points"),
+        ({"id": 1, "action": "draw", "points": 3}, _stroke([1, 2], [200, 200]), "bytes for 3"),
+        ({"id": 1, "action": "draw", "points": 2}, ["ab", "cd"], "binary"),
+        ({"id": 1, "action": "draw", "points": 2}, _stroke([1, float("nan")], [200, 200]), "finite"),
+        ({"id": 1, "action": "draw", "points": 2}, _stroke([1, 2], [200, float("inf")]), "finite"),
+        ({"id": 1, "action": "draw", "points": 2}, _stroke([2, 1], [200, 200]), "increase"),
+        ({"id": 1, "action": "draw", "points": 2}, _stroke([1, 20], [200, 200]), "increase"),
+        ({"id": 1, "action": "draw", "points": 2}, _stroke([1, 2], [-5, 200]), ">= 0"),
+    ],
+)
+def test_malformed_and_hostile_requests_are_refused(content: object, buffers: list, message: str) -> None:
+    with pytest.raises(MessageError, match=message):
+        _parse(content, buffers)
+
+
+def test_enormous_stroke_refused_before_it_is_read() -> None:
+    points = 2 * FRAMES + 1
+    with pytest.raises(MessageError, match="points"):
+        _parse({"id": 1, "action": "draw", "points": points}, [b"\0" * 8 * points, b"\0" * 4 * points])
+
+
+# ---------------------------------------------------------------------- images
+def test_log_spectrogram_finds_a_tone_in_its_bin() -> None:
+    sr = 22050
+    t = np.arange(sr) / sr
+    tone = np.sin(2 * np.pi * 440.0 * t)[np.newaxis].astype(np.float32)
+    times = np.arange(0.1, 0.9, 0.05)
+    magnitude = log_spectrogram(tone, sr, times)
+    assert magnitude.shape == (times.size, 320)
+    assert np.all(np.abs(magnitude.argmax(axis=1) - 180) <= 1)  # 440 Hz = 3 octaves above 55 Hz
+    image = to_uint8(to_decibel_image(magnitude))
+    assert image.dtype == np.uint8 and image.max() == 255
+
+
+def test_decimate_keeps_peaks() -> None:
+    image = np.zeros((1001, 3), dtype=np.float32)
+    image[500, 1] = 1.0
+    small = decimate(image, 100)
+    assert small.shape[0] <= 101 and small.max() == 1.0
+    assert decimate(image, 2000) is image
+
+
+# ---------------------------------------------------------------------- editor, views, app
+@pytest.fixture(scope="module")
+def session() -> ipysvs.Session:
+    song = demo_song(seconds=6.0)
+    return ipysvs.open(song.mixture, song.sr, name="demo-6s")
+
+
+class Recorder:
+    """Captures what the editor sends to the browser."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[dict, list]] = []
+
+    def __call__(self, content: dict, buffers: list | None = None) -> None:
+        self.messages.append((content, buffers or []))
+
+
+@pytest.fixture
+def editor(session: ipysvs.Session, monkeypatch: pytest.MonkeyPatch):
+    from ipysvs.widgets.editor import F0Editor
+
+    while session.undo():
+        pass
+    widget = F0Editor(session)
+    recorder = Recorder()
+    monkeypatch.setattr(widget, "send", recorder)
+    widget.sent = recorder.messages
+    yield widget
+    widget.close()
+
+
+def _request(editor, content: dict, buffers: list | None = None) -> dict:
+    editor._on_message(editor, content, buffers or [])
+    return editor.sent[-1][0]
+
+
+def test_editor_state_is_binary(editor, session: ipysvs.Session) -> None:
+    frames = session.frame_times.size
+    assert len(editor.spectrogram) == len(editor.salience) == frames * 320
+    np.testing.assert_array_equal(np.frombuffer(editor.frame_times, "<f8"), session.frame_times)
+    np.testing.assert_allclose(np.frombuffer(editor.hz, "<f4"), session.f0.hz, rtol=1e-6)
+
+
+def test_requests_reach_the_session_through_its_methods(editor, session: ipysvs.Session) -> None:
+    revision = editor.revision
+    times, hz = [1.0, 1.2, 1.4], [220.0, 230.0, 240.0]
+    assert _request(editor, {"id": 1, "action": "draw", "points": 3}, _stroke(times, hz)) == {
+        "kind": "ack",
+        "id": 1,
+        "ok": True,
+    }
+    assert _request(editor, {"id": 2, "action": "unvoice", "t0": 2.0, "t1": 2.5})["ok"]
+    assert _request(editor, {"id": 3, "action": "shift_octave", "t0": 3.0, "t1": 3.5, "octaves": -1})["ok"]
+    assert _request(editor, {"id": 4, "action": "activity", "t0": 0.0, "t1": 0.5, "vocal": False})["ok"]
+    assert [e.to_json() for e in session.edits] == [
+        {"kind": "draw", "t0": 1.0, "t1": 1.4, "times": tuple(times), "hz": tuple(hz)},
+        {"kind": "unvoice", "t0": 2.0, "t1": 2.5},
+        {"kind": "shift_octave", "t0": 3.0, "t1": 3.5, "octaves": -1},
+        {"kind": "activity", "t0": 0.0, "t1": 0.5, "vocal": False},
+    ]
+    assert editor.revision == revision + 4 and editor.can_undo
+    np.testing.assert_array_equal(np.frombuffer(editor.corrected, "u1").astype(bool), session.corrected)
+    assert _request(editor, {"id": 5, "action": "undo"})["ok"] and editor.can_redo
+    assert len(session.edits) == 3
+    assert _request(editor, {"id": 6, "action": "redo"})["ok"] and not editor.can_redo
+
+
+def test_refused_requests_change_nothing_and_are_logged(editor, session, caplog) -> None:
+    _request(editor, {"id": 1, "action": "unvoice", "t0": 1.0, "t1": 2.0})
+    before = [e.to_json() for e in session.edits]
+    revision = editor.revision
+    with caplog.at_level(logging.ERROR, logger="ipysvs.widgets"):
+        ack = _request(editor, {"id": 2, "action": "draw", "points": 2}, _stroke([1, 2], [float("nan"), 1]))
+        assert ack == {"kind": "ack", "id": 2, "ok": False, "error": ack["error"]}
+        assert not _request(editor, {"id": 3, "action": "shift_octave", "t0": 1, "t1": 2, "octaves": 7})["ok"]
+        assert _request(editor, "garbage")["id"] is None
+    assert [e.to_json() for e in session.edits] == before
+    assert editor.revision == revision
+    assert editor.error.startswith("refused")
+    assert len(caplog.records) == 3
+
+
+def test_code_changes_reach_the_editor(editor, session: ipysvs.Session) -> None:
+    revision = editor.revision
+    session.unvoice(4.0, 4.5)
+    assert editor.revision == revision + 1
+    hz = np.frombuffer(editor.hz, "<f4")
+    assert (hz[(session.frame_times >= 4.0) & (session.frame_times < 4.5)] == 0).all()
+
+
+def test_audio_request_answers_with_a_wav(editor) -> None:
+    _request(editor, {"id": 8, "action": "audio", "stem": "vocals"})
+    (audio, buffers), (ack, _) = editor.sent[-2:]
+    assert audio == {"kind": "audio", "id": 8, "stem": "vocals"} and ack["ok"]
+    assert buffers[0][:4] == b"RIFF" and len(buffers[0]) > 44
+
+
+@pytest.mark.slow
+def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Session) -> None:
+    from ipysvs.widgets.app import build_app
+
+    while session.undo():
+        pass
+    app = build_app(session)
+    editor = app.editor
+    sent = Recorder()
+    editor.send = sent
+    progress: list[float] = []
+    editor.observe(lambda change: progress.append(change["new"]), names="progress")
+    session.set_f0(1.0, 2.0, 220.0)
+    mask_before = app.views.sources["mask"].data["image"][0].copy()
+    editor._on_message(editor, {"id": 1, "action": "adapt"}, [])
+    assert sent.messages[-1][0] == {"kind": "ack", "id": 1, "ok": True}
+    assert len(session.reports) >= 1 and not editor.busy
+    assert editor.outputs_revision == 1 and progress[-1] == 1.0 and len(progress) > 3
+    assert "adapted 1x" in app.status.value and "before the last Update DNN" in app.players.value
+    assert not app.views.toggle.disabled
+    mask_after = app.views.sources["mask"].data["image"][0]
+    app.views.toggle.value = "before"
+    np.testing.assert_array_equal(app.views.sources["mask"].data["image"][0], mask_before)
+    assert not np.array_equal(mask_after, mask_before)
+    bundle = app._repr_mimebundle_()
+    assert "JupyterLab 4 or Notebook 7" in bundle["text/plain"] and "text/html" in bundle
