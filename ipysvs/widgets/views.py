@@ -17,7 +17,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, LinearColorMapper
 from bokeh.palettes import Greys256, Magma256, Viridis256
 from bokeh.plotting import figure
 
-from ..f0 import BINS_PER_OCTAVE, FMIN_HZ, N_PITCH_BINS, note_name
+from ..f0 import BINS_PER_OCTAVE, N_PITCH_BINS, note_name
 from ..session import Session
 from .images import decimate, log_spectrogram, to_decibel_image
 
@@ -44,17 +44,11 @@ def load_bokeh() -> None:
     output_notebook(INLINE, hide_banner=True)
 
 
-def _note_ticks(octaves: float) -> FixedTicker:
-    """Ticks at every A and C between 55 Hz and ``octaves`` above, in octaves above 55 Hz."""
-    positions = [
-        k + offset for k in range(int(octaves) + 1) for offset in (0.0, 0.25) if k + offset <= octaves
-    ]
-    return FixedTicker(ticks=positions)
-
-
-def _note_labels(positions: list[float]) -> dict[float, str]:
-    midi_a1 = 33  # 55 Hz
-    return {p: note_name(midi_a1 + round(12 * p)) for p in positions}
+def _octave_ticks(octaves: int) -> tuple[FixedTicker, dict[float, str]]:
+    """A tick at every A from 55 Hz (A1) up ``octaves`` octaves (in octaves above 55 Hz), labelled."""
+    midi_a1 = 33
+    positions = [float(k) for k in range(octaves + 1)]
+    return FixedTicker(ticks=positions), {p: note_name(midi_a1 + 12 * int(p)) for p in positions}
 
 
 class SeparationViews:
@@ -71,8 +65,10 @@ class SeparationViews:
             name: ColumnDataSource(data={"image": [self._image(name, False)]}) for name, *_ in PANELS
         }
         self.toggle = ipywidgets.ToggleButtons(
-            options=[("after the last adaptation", "after"), ("before it", "before")],
+            options=[("after", "after"), ("before", "before")],
             value="after",
+            description="Last Update DNN:",
+            style={"description_width": "initial"},
             tooltips=["the current separation", "the separation before the last Update DNN"],
         )
         self.toggle.observe(lambda _change: self.show_outputs(), names="value")
@@ -136,10 +132,8 @@ class SeparationViews:
                 dh=octaves,
                 color_mapper=mapper,
             )
-            ticker = _note_ticks(OCTAVES)
-            plot.yaxis.ticker = ticker
-            plot.yaxis.major_label_overrides = _note_labels(ticker.ticks)
-            plot.yaxis.axis_label = f"pitch (from {FMIN_HZ:.0f} Hz)"
+            plot.yaxis.ticker, plot.yaxis.major_label_overrides = _octave_ticks(OCTAVES)
+            plot.yaxis.axis_label = "pitch"
             panels.append(plot)
         return column(panels, sizing_mode="stretch_width")
 
