@@ -1,4 +1,4 @@
-"""The ``ipysvs`` command line: ``separate`` and ``evaluate``.
+"""The ``ipysvs`` command line: ``separate``, ``evaluate``, ``train`` and ``simulate``.
 
 Every failure a user can cause is reported as one line ``ipysvs: error: <file>: <what is wrong>`` and a
 non-zero exit status; tracebacks are reserved for bugs.
@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands.train import add_train_parser
 
     add_train_parser(commands)
+    from .commands.simulate import add_simulate_parser
+
+    add_simulate_parser(commands)
     return parser
 
 
