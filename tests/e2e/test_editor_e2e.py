@@ -126,6 +126,7 @@ def test_draw_delete_undo_adapt_in_jupyterlab(opened: tuple[object, Kernel, Step
     )
     assert outcome == {"reports": 1, "edits": 1, "vocals_changed": True}
     steps.shot("players-after-adapt", "[data-testid=players]")
+    steps.shot("app", ".ipysvs-app")
     page.locator(".ipysvs-views .bk-Figure, .ipysvs-views .bk-Column").first.wait_for()
     page.click(".ipysvs-views .widget-toggle-button >> nth=1")  # "before it"
     page.wait_for_timeout(1000)
@@ -160,6 +161,31 @@ def test_code_changes_redraw_and_hostile_messages_change_nothing(
     kernel.run("pass")
     steps.shot("refused")
     assert kernel.json("len(s.edits) - _n") == 1
+
+    geometry = editor_geometry(page)
+    page.keyboard.down("Shift")
+    drag(page, point(geometry, 5.2, 200.0), point(geometry, 5.8, 200.0))
+    page.keyboard.up("Shift")
+    page.keyboard.press("]")
+    wait_status(page, "shift_octave: done")
+    page.keyboard.press("s")
+    wait_status(page, "snap: done")
+    steps.shot("selection-octave-snap")
+    edits = kernel.json("[e.to_json() for e in s.edits[_n + 1:]]")
+    assert [e["kind"] for e in edits] == ["shift_octave", "draw"]
+    assert edits[0]["octaves"] == 1 and 5.1 < edits[0]["t0"] < 5.3 and 5.7 < edits[0]["t1"] < 5.9
+
+    page.keyboard.press("?")
+    page.locator("[data-testid=help-overlay]").wait_for(state="visible")
+    steps.shot("help")
+    page.keyboard.press("Escape")
+
+    page.click("[data-testid=play-button]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=f0-editor]').ipysvsEditor.playhead > 0.5", timeout=30_000
+    )
+    steps.shot("playing")
+    page.click("[data-testid=play-button]")
 
 
 @pytest.mark.parametrize("opened", ["notebook"], indirect=True)
