@@ -18,6 +18,7 @@ One :class:`SimulationRow` per song and condition; :func:`median_table` and :fun
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -29,7 +30,7 @@ import numpy as np
 from .adaptation import DEFAULT_LAYERS, SILENCE_WEIGHT
 from .datasets import Labels, Track
 from .errors import ParameterError
-from .evaluation import melody_scores, score_mixture, score_separation
+from .evaluation import SeparationScores, melody_scores, score_mixture, score_separation
 from .f0 import Trajectory, frame_f0
 from .session import Session
 from .session import open as open_session
@@ -100,6 +101,7 @@ def simulate_track(
     Every condition starts from a fresh session (the initial analysis comes from the on-disk cache).
     """
     baseline = score_mixture(track.voice, track.accompaniment, track.sr, framewise=False)
+    scored: dict[str, SeparationScores] = {}  # identical outputs (the anchor's) are scored once
     for variant in variants:
         for ratio in ratios:
             if skip(variant, ratio):
@@ -107,15 +109,18 @@ def simulate_track(
             session = open_session(track.mixture, track.sr, name=track.name)
             cut_s = track.duration_s * ratio / 100
             report = _simulate_condition(session, track.labels, variant, cut_s, steps=steps, layers=layers)
-            scores = score_separation(
-                track.voice,
-                track.accompaniment,
-                session.vocals,
-                session.accompaniment,
-                track.sr,
-                mixture=baseline,
-                framewise=False,
-            )
+            key = hashlib.sha1(session.vocals.tobytes()).hexdigest()
+            if key not in scored:
+                scored[key] = score_separation(
+                    track.voice,
+                    track.accompaniment,
+                    session.vocals,
+                    session.accompaniment,
+                    track.sr,
+                    mixture=baseline,
+                    framewise=False,
+                )
+            scores = scored[key]
             pitch = _uncorrected_pitch(track.labels, session.f0, cut_s)
             yield SimulationRow(
                 name=track.name,
