@@ -221,3 +221,7 @@ def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Ses
     assert not np.array_equal(mask_after, mask_before)
     bundle = app._repr_mimebundle_()
     assert "JupyterLab 4 or Notebook 7" in bundle["text/plain"] and "text/html" in bundle
+    app.close()
+    status, revision = app.status.value, editor.revision
+    session.unvoice(5.0, 5.5)
+    assert (app.status.value, editor.revision) == (status, revision), "a closed app stops following"

@@ -33,13 +33,21 @@ class App(ipywidgets.VBox):
         super().__init__([title, self.editor, self.views.widget, self.players, self.status])
         self.add_class("ipysvs-app")
         self._refresh("open")
-        session.observe(self._refresh)
+        self._unsubscribe = session.observe(self._refresh)
 
     def __repr__(self) -> str:
         return f"<ipysvs app of {self.session!r}>"
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict | tuple:
         return with_fallback(super()._repr_mimebundle_(**kwargs), "app")
+
+    def close(self) -> None:
+        """Stop following the Session and close every part."""
+        self._unsubscribe()
+        self.views.unsubscribe()
+        self.editor.close()
+        self.views.model.close()
+        super().close()
 
     def _refresh(self, kind: str) -> None:
         if kind in ("open", "adapt"):

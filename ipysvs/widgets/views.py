@@ -52,7 +52,8 @@ def _octave_ticks(octaves: int) -> tuple[FixedTicker, dict[float, str]]:
 
 
 class SeparationViews:
-    """The five linked panels of a Session and the before/after toggle (``.widget``)."""
+    """The five linked panels of a Session and the before/after toggle (``.widget``); call
+    ``unsubscribe()`` to stop following the Session."""
 
     def __init__(self, session: Session) -> None:
         load_bokeh()
@@ -75,7 +76,7 @@ class SeparationViews:
         self.model = BokehModel(self._layout())
         self.widget = ipywidgets.VBox([self.toggle, self.model]).add_class("ipysvs-views")
         self.refresh()
-        session.observe(lambda kind: self.refresh() if kind == "adapt" else None)
+        self.unsubscribe = session.observe(lambda kind: self.refresh() if kind == "adapt" else None)
 
     def _magnitude(self, stem: str, before: bool) -> np.ndarray:
         """``(frames, bins)`` log-frequency magnitudes of a stem, cached until the next adaptation."""
