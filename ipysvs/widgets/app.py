@@ -42,7 +42,9 @@ class App(ipywidgets.VBox):
         return with_fallback(super()._repr_mimebundle_(**kwargs), "app")
 
     def close(self) -> None:
-        """Stop following the Session and close every part."""
+        """Stop following the Session and close every part (once: later calls do nothing)."""
+        if self.comm is None:
+            return
         self._unsubscribe()
         self.views.unsubscribe()
         self.editor.close()
