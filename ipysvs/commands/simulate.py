@@ -44,6 +44,7 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
     )
     simulate.add_argument("--singers", nargs="*", help="only these singers (default: all)")
     simulate.add_argument("--limit", type=int, help="at most this many tracks")
+    simulate.add_argument("--per-singer", type=int, help="at most this many tracks of each singer")
     simulate.add_argument("--steps", type=int, help="adaptation steps (default: adapt()'s)")
     simulate.add_argument("--layers", default=None, help="separator layer plan (default: adapt()'s)")
     simulate.add_argument("--out", type=Path, default=Path("simulation.csv"), help="results CSV")
@@ -65,6 +66,12 @@ def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = p
     check_options(variant="f0-svs", layers=layers, steps=args.steps, learning_rate=1.0, silence_weight=1.0)
     clips = read_clips(args.data, singers=args.singers or None)
     tracks = group_songs(clips) if args.unit == "song" else clips
+    if args.per_singer:
+        tracks = [
+            t
+            for i, t in enumerate(tracks)
+            if [u.singer for u in tracks[:i]].count(t.singer) < args.per_singer
+        ]
     tracks = tracks[: args.limit] if args.limit else tracks
     done = {(row.name, row.variant, row.ratio) for row in read_rows(args.out)}
     items = tracks if args.quiet else tqdm(tracks, desc="simulate", unit=args.unit)
