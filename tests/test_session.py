@@ -254,3 +254,17 @@ def test_load_rejects_damaged_sessions(session, tmp_path) -> None:
     (path / "session.json").write_text('{"format": "something-else"}')
     with pytest.raises(ParameterError, match="unsupported session format"):
         ipysvs.load(path)
+
+
+def test_observers_hear_every_change_until_they_stop(session) -> None:
+    heard: list[str] = []
+    stop = session.observe(heard.append)
+    session.set_f0(1.0, 2.0, 220.0)
+    session.undo()
+    session.redo()
+    with pytest.raises(ParameterError):
+        session.set_f0(2.0, 1.0, 220.0)  # rejected: nothing changed, nobody is told
+    session.adapt(steps=1)
+    stop()
+    session.unvoice(3.0, 4.0)
+    assert heard == ["edit", "undo", "redo", "adapt"]
