@@ -23,7 +23,7 @@ crops, never on the whole song.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -129,9 +129,23 @@ def default_steps(*, uses_separator: bool) -> int:
     return SEPARATOR_STEPS if uses_separator else SALIENCE_STEPS
 
 
-def training_frames(corrected: np.ndarray, region: str) -> np.ndarray:
-    """Frames whose F0 the loss sees: ``"corrected"`` (exactly the corrected ones) or ``"up-to-last"``
-    (the paper: every frame up to the last corrected one counts as checked by the user)."""
+Region = str | Sequence[tuple[float, float]]
+"""``"up-to-last"``, ``"corrected"``, or spans ``[(t0, t1), ...]`` in seconds."""
+
+
+def training_frames(corrected: np.ndarray, region: Region, times: np.ndarray | None = None) -> np.ndarray:
+    """Frames whose F0 the loss sees.
+
+    Args:
+        corrected: ``(frames,)`` bool, the frames the user fixed.
+        region: ``"corrected"`` (exactly those), ``"up-to-last"`` (the paper: every frame up to the last
+            corrected one counts as checked by the user) or spans ``[(t0, t1), ...]`` in seconds
+            (every frame in ``[t0, t1)`` counts as checked, corrected or not).
+        times: ``(frames,)`` frame times in seconds (needed for spans).
+
+    Raises:
+        ParameterError: an unknown region name, or malformed spans.
+    """
     if region == "corrected":
         return corrected.copy()
     if region == "up-to-last":
@@ -139,7 +153,23 @@ def training_frames(corrected: np.ndarray, region: str) -> np.ndarray:
         if corrected.any():
             chosen[: np.flatnonzero(corrected)[-1] + 1] = True
         return chosen
-    raise ParameterError(f"region must be one of {REGIONS}, got {region!r}")
+    if isinstance(region, str) or times is None:
+        raise ParameterError(f"region must be one of {REGIONS} or a list of (t0, t1) spans, got {region!r}")
+    chosen = np.zeros_like(corrected)
+    for span in _spans(region):
+        chosen |= (times >= span[0]) & (times < span[1])
+    return chosen
+
+
+def _spans(region: object) -> list[tuple[float, float]]:
+    """Validated ``(t0, t1)`` spans in seconds."""
+    try:
+        spans = [(float(t0), float(t1)) for t0, t1 in region]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ParameterError(f"region spans must be (t0, t1) pairs of seconds, got {region!r}") from None
+    if not spans or any(not (np.isfinite(t0) and np.isfinite(t1) and 0 <= t0 < t1) for t0, t1 in spans):
+        raise ParameterError(f"region spans need finite times with 0 <= t0 < t1, got {region!r}")
+    return spans
 
 
 def layer_prefixes(layers: str) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from .adaptation import (
     AdaptProgress,
     AdaptReport,
     AdaptTargets,
+    Region,
     SongTensors,
     changed_frames,
     check_options,
@@ -268,7 +269,7 @@ class Session:
         variant: str = "f0-svs",
         layers: str = DEFAULT_LAYERS,
         steps: int | None = None,
-        region: str = "up-to-last",
+        region: Region = "up-to-last",
         learning_rate: float = 3e-4,
         silence_weight: float = SILENCE_WEIGHT,
         progress: AdaptProgress | None = None,
@@ -288,7 +289,8 @@ class Session:
                 ``"none"``, ``"decoder"``, ``"all"`` or ``"from:K"`` (encoder blocks K..5).
             steps: optimisation steps (default 15 for F0->SVS, 8 when the separator trains).
             region: frames the F0 loss sees: ``"up-to-last"`` (the paper: every frame up to the
-                last corrected one) or ``"corrected"`` (only corrected frames).
+                last corrected one), ``"corrected"`` (only corrected frames) or spans
+                ``[(t0, t1), ...]`` in seconds (every frame in them counts as checked).
             learning_rate: Adam's learning rate of the saliency network (separator layers: a tenth).
             silence_weight: Cantisani's lambda on the vocals where nobody sings (0 = reconstruction
                 only).
@@ -309,7 +311,7 @@ class Session:
             silence_weight=silence_weight,
         )
         edited_hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
-        targets = AdaptTargets(edited_hz, training_frames(corrected, region), self.activity)
+        targets = AdaptTargets(edited_hz, training_frames(corrected, region, self.frame_times), self.activity)
         if targets.empty and variant == "svs-f0":
             raise ParameterError("SVS->F0 learns only from corrections: correct part of the F0 first")
         model = copy.deepcopy(self.model)

@@ -51,3 +51,9 @@ def test_training_regions() -> None:
     corrected = np.array([False, True, False, True, False])
     np.testing.assert_array_equal(training_frames(corrected, "up-to-last"), [1, 1, 1, 1, 0])
     np.testing.assert_array_equal(training_frames(corrected, "corrected"), corrected)
+    times = np.arange(5) * 0.5
+    spans = training_frames(corrected, [(0.4, 1.1), (2.0, 9.0)], times)
+    np.testing.assert_array_equal(spans, [0, 1, 1, 0, 1])
+    for bad in ("after", [(1.0, 0.5)], [(0.0, float("nan"))], [1.0, 2.0], []):
+        with pytest.raises(ParameterError, match="region"):
+            training_frames(corrected, bad, times)

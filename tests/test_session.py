@@ -173,6 +173,7 @@ def test_adapt_without_corrections_only_reseparates_with_the_estimate(session) -
         ({"learning_rate": float("nan")}, "learning_rate"),
         ({"silence_weight": -1.0}, "silence_weight"),
         ({"region": "after"}, "region"),
+        ({"region": [(2.0, 1.0)]}, "region"),
     ],
 )
 def test_adapt_rejects_bad_options(session, options: dict, message: str) -> None:
@@ -268,3 +269,9 @@ def test_observers_hear_every_change_until_they_stop(session) -> None:
     stop()
     session.unvoice(3.0, 4.0)
     assert heard == ["edit", "undo", "redo", "adapt"]
+
+
+def test_adapt_learns_from_arbitrary_spans(session) -> None:
+    session.set_f0(1.0, 2.0, 220.0)
+    report = session.adapt(region=[(0.5, 2.5), (4.0, 5.0)], steps=2)
+    assert len(report.losses) == 2 and report.epochs > 0
