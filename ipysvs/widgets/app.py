@@ -48,8 +48,7 @@ class App(ipywidgets.VBox):
         self._unsubscribe()
         self.views.unsubscribe()
         self.editor.close()
-        self.views.model.close()
-        super().close()
+        super().close()  # the Bokeh model closes itself when collected (its close() may run once only)
 
     def _refresh(self, kind: str) -> None:
         if kind in ("open", "adapt"):
