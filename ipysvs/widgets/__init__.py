@@ -5,5 +5,6 @@
 * :mod:`.messages` -- validation of every message the editor's front end sends,
 * :mod:`.images` -- log-frequency spectrogram images for the editor and the views,
 * :mod:`.views` -- Bokeh views of the separation (jupyter_bokeh),
-* :mod:`.app` -- ``Session.show()``: editor, views, players and a status line.
+* :mod:`.app` -- ``Session.show()``: editor, views, players and a status line,
+* :mod:`.fallback` -- the message shown where a front end cannot display widgets.
 """
