@@ -286,11 +286,13 @@ def plot(summaries: Sequence[Summary], path: Path) -> Path:
     from matplotlib import pyplot
 
     figure, (sdr_axis, rpa_axis) = pyplot.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for variant in dict.fromkeys(s.variant for s in summaries):
+    styles = zip("osD^v", ("-", "--", "-", ":", "-."), strict=True)
+    for variant, (marker, line) in zip(dict.fromkeys(s.variant for s in summaries), styles, strict=False):
         chosen = [s for s in summaries if s.variant == variant]
         ratios = [s.ratio for s in chosen]
-        sdr_axis.plot(ratios, [s.vocal_sdr for s in chosen], marker="o", label=variant)
-        rpa_axis.plot(ratios, [100 * s.f0_rpa_uncorrected for s in chosen], marker="o", label=variant)
+        style = {"marker": marker, "linestyle": line, "label": variant, "alpha": 0.85}
+        sdr_axis.plot(ratios, [s.vocal_sdr for s in chosen], **style)
+        rpa_axis.plot(ratios, [100 * s.f0_rpa_uncorrected for s in chosen], **style)
     sdr_axis.set(xlabel="corrected (% of the song)", ylabel="median vocal SDR (dB)", title="Separation")
     rpa_axis.set(
         xlabel="corrected (% of the song)", ylabel="raw pitch accuracy (%)", title="F0, uncorrected part"
