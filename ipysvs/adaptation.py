@@ -124,6 +124,12 @@ def check_options(
             raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
+def runs_separator(variant: str, layers: str, targets: AdaptTargets) -> bool:
+    """Whether training steps run the separator: always in SVS->F0; in F0->SVS when activity marks
+    exist and the layer plan trains some separator layer."""
+    return variant == "svs-f0" or (bool(layer_prefixes(layers)) and bool(targets.marked.any()))
+
+
 def default_steps(*, uses_separator: bool) -> int:
     """Optimisation steps when the caller gives none: fewer when every step runs the separator."""
     return SEPARATOR_STEPS if uses_separator else SALIENCE_STEPS
@@ -313,7 +319,7 @@ def fine_tune(
     separator_step = _separator_step(model, plain_nets, song, targets, variant, silence_weight)
     nets = [model.vocals, model.accompaniment] if variant == "f0-svs" else list(plain_nets or ())
     separator_parameters = choose_parameters(nets, layers)
-    uses_separator = variant == "svs-f0" or (bool(separator_parameters) and targets.marked.any())
+    uses_separator = runs_separator(variant, layers, targets)
     salience_parameters = list(model.salience.parameters()) if targets.f0_frames.any() else []
     if not (salience_parameters or (uses_separator and separator_parameters)):
         raise ParameterError(f"layers={layers!r} leaves nothing to train for these corrections")

@@ -37,6 +37,7 @@ from .adaptation import (
     check_options,
     default_steps,
     fine_tune,
+    runs_separator,
     training_frames,
 )
 from .analysis import SongAnalysis, analyse
@@ -318,11 +319,11 @@ class Session:
         plain = copy.deepcopy(self._plain_nets()) if variant == "svs-f0" else None
         losses, epochs, taken = [], 0.0, 0
         if not targets.empty:
-            taken = steps or default_steps(uses_separator=variant == "svs-f0" or targets.marked.any())
+            taken = steps or default_steps(uses_separator=runs_separator(variant, layers, targets))
             losses, epochs = fine_tune(
                 model,
                 plain,
-                self._training_song(edited_hz, corrected, variant, targets),
+                self._training_song(edited_hz, corrected, runs_separator(variant, layers, targets)),
                 targets,
                 variant=variant,
                 layers=layers,
@@ -360,9 +361,9 @@ class Session:
         return self._plain
 
     def _training_song(
-        self, edited_hz: np.ndarray, corrected: np.ndarray, variant: str, targets: AdaptTargets
+        self, edited_hz: np.ndarray, corrected: np.ndarray, needs_mixture: bool
     ) -> SongTensors:
-        needs_mixture = variant == "svs-f0" or targets.marked.any()
+        """The song as the training loop reads it (the mixture magnitudes only when needed)."""
         hz, weight = self._conditioning(edited_hz, corrected, self._estimate)
         return SongTensors(
             vocal_magnitude=self._analysis.vocal_magnitude,
