@@ -94,6 +94,7 @@ class Session:
         self._redo: list[Edit] = []
         self._outputs = (analysis.vocals, analysis.accompaniment)
         self._before: tuple[np.ndarray, np.ndarray] | None = None
+        self._salience_before: np.ndarray | None = None
         self.reports: list[AdaptReport] = []
         self._listeners: list[Callable[[str], None]] = []
         self._plain: tuple[SeparationUNet, SeparationUNet] | None = None  # adapted by SVS->F0
@@ -142,6 +143,20 @@ class Session:
     def salience(self) -> np.ndarray:
         """``(frames, 320)`` the current model's F0 saliency at :attr:`frame_times`."""
         return self._salience
+
+    def salience_before(self) -> np.ndarray:
+        """``(frames, 320)`` the saliency before the last adaptation (the current one if none)."""
+        return self._salience if self._salience_before is None else self._salience_before
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether :meth:`undo` has an edit to take back."""
+        return bool(self._edits)
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether :meth:`redo` has an undone edit to bring back (saved sessions keep their redo stack)."""
+        return bool(self._redo)
 
     @property
     def frame_times(self) -> np.ndarray:
@@ -344,6 +359,7 @@ class Session:
             after=(vocals, self._samples - vocals),
         )
         # commit: nothing above touched the session
+        self._salience_before = self._salience
         self.model, self._estimate, self._salience = model, estimate, salience
         if plain is not None:
             self._plain = plain

@@ -275,3 +275,17 @@ def test_adapt_learns_from_arbitrary_spans(session) -> None:
     session.set_f0(1.0, 2.0, 220.0)
     report = session.adapt(region=[(0.5, 2.5), (4.0, 5.0)], steps=2)
     assert len(report.losses) == 2 and report.epochs > 0
+
+
+def test_undo_redo_availability_and_saliency_before(session) -> None:
+    assert not session.can_undo and not session.can_redo
+    session.set_f0(1.0, 2.0, 220.0)
+    assert session.can_undo and not session.can_redo
+    session.undo()
+    assert session.can_redo and not session.can_undo
+    session.redo()
+    first = session.salience.copy()
+    np.testing.assert_array_equal(session.salience_before(), first)  # not adapted: the current one
+    session.adapt(steps=2)
+    np.testing.assert_array_equal(session.salience_before(), first)
+    assert not np.array_equal(session.salience, first)

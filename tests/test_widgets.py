@@ -225,3 +225,15 @@ def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Ses
     status, revision = app.status.value, editor.revision
     session.unvoice(5.0, 5.5)
     assert (app.status.value, editor.revision) == (status, revision), "a closed app stops following"
+
+
+def test_editor_starts_with_the_sessions_undo_and_redo_state(session: ipysvs.Session) -> None:
+    from ipysvs.widgets.editor import F0Editor
+
+    session.set_f0(1.0, 1.5, 300.0)
+    session.undo()  # a redo stack, as a reloaded session may have
+    widget = F0Editor(session)
+    try:
+        assert widget.can_redo and widget.can_undo == session.can_undo
+    finally:
+        widget.close()

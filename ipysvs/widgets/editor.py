@@ -80,7 +80,6 @@ class F0Editor(anywidget.AnyWidget):
             **kwargs,
         )
         self.session = session
-        self._redo_depth = 0
         self._push_trajectory()
         self._push_salience()
         self._unsubscribe = session.observe(self._on_session_change)
@@ -106,15 +105,14 @@ class F0Editor(anywidget.AnyWidget):
             self.corrected = _bytes(session.corrected, "u1")
             self.confidence = to_uint8(f0.confidence).tobytes()
             self.activity = _bytes(session.activity, "i1")
-            self.can_undo = bool(session.edits)
-            self.can_redo = self._redo_depth > 0
+            self.can_undo = session.can_undo
+            self.can_redo = session.can_redo
             self.revision += 1
 
     def _push_salience(self) -> None:
         self.salience = to_uint8(self.session.salience).tobytes()
 
     def _on_session_change(self, kind: str) -> None:
-        self._redo_depth = {"undo": self._redo_depth + 1, "redo": self._redo_depth - 1}.get(kind, 0)
         if kind == "adapt":
             self._push_salience()
             self.outputs_revision += 1

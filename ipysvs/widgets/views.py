@@ -30,9 +30,9 @@ PANELS = (  # name, title, palette
     ("vocals", "Vocals", Magma256),
     ("accompaniment", "Accompaniment", Magma256),
     ("mask", "Vocal mask (0 = accompaniment, 1 = vocals)", Greys256[::-1]),
-    ("salience", "F0 saliency (current model)", Viridis256),
+    ("salience", "F0 saliency", Viridis256),
 )
-SWITCHED = ("vocals", "accompaniment", "mask")  # the panels the before/after toggle changes
+SWITCHED = ("vocals", "accompaniment", "mask", "salience")  # the panels the before/after toggle changes
 
 
 @functools.cache
@@ -95,7 +95,7 @@ class SeparationViews:
     def _image(self, name: str, before: bool) -> np.ndarray:
         """A panel's image as ``(bins, columns)`` float32 in [0, 1], row 0 the lowest frequency."""
         if name == "salience":
-            image = self.session.salience
+            image = self.session.salience_before() if before else self.session.salience
         elif name == "mask":
             vocals, accompaniment = (
                 self._magnitude("vocals", before),
@@ -139,14 +139,13 @@ class SeparationViews:
         return column(panels, sizing_mode="stretch_width")
 
     def refresh(self) -> None:
-        """After an adaptation: forget the cached stems, redraw the saliency, enable the toggle."""
+        """After an adaptation: forget the cached stems, enable the toggle, redraw."""
         self._magnitudes = {key: value for key, value in self._magnitudes.items() if key[0] == "mixture"}
         self.toggle.disabled = not self.session.reports
-        self.sources["salience"].data = {"image": [self._image("salience", False)]}
         self.show_outputs()
 
     def show_outputs(self) -> None:
-        """Show the outputs the toggle selects in the vocals, accompaniment and mask panels."""
+        """Show the outputs the toggle selects in the vocals, accompaniment, mask and saliency panels."""
         before = self.toggle.value == "before" and bool(self.session.reports)
         for name in SWITCHED:
             self.sources[name].data = {"image": [self._image(name, before)]}
