@@ -10,13 +10,15 @@ PNG plot like Nakano et al.'s Figure 4 is written beside the CSV.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..cli import EXIT_OK
+from ..cli import EXIT_OK, EXIT_SOME_FAILED
 from ..datasets import group_songs, read_clips
+from ..errors import IpysvsError
 from ..experiments import (
     RATIOS,
     VARIANTS,
@@ -53,7 +55,11 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
     simulate.set_defaults(run=simulate_command)
 
 
-def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = print) -> int:
+def _report(message: str) -> None:
+    print(f"ipysvs: error: {message}", file=sys.stderr)
+
+
+def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = _report) -> int:
     """Run ``ipysvs simulate``; returns the exit status.
 
     Raises:
@@ -75,6 +81,7 @@ def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = p
     tracks = tracks[: args.limit] if args.limit else tracks
     done = {(row.name, row.variant, row.ratio) for row in read_rows(args.out)}
     items = tracks if args.quiet else tqdm(tracks, desc="simulate", unit=args.unit)
+    failed = []
     for item in items:
         if all((item.name, v, r) in done for v in variants for r in ratios):
             continue
@@ -86,11 +93,15 @@ def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = p
             layers=layers,
             skip=lambda variant, ratio, name=item.name: (name, variant, ratio) in done,
         )
-        append_rows(args.out, rows)
+        try:
+            append_rows(args.out, rows)
+        except IpysvsError as error:  # e.g. a silent voice: BSS Eval is undefined; the others go on
+            report(f"{item.name}: skipped ({error})")
+            failed.append(item.name)
     names = {item.name for item in tracks}
     rows = [row for row in read_rows(args.out) if row.name in names and row.variant in variants]
     summaries = median_table([row for row in rows if row.ratio in ratios])
     print(format_table(summaries))
     picture = plot(summaries, args.plot or args.out.with_suffix(".png"))
     print(f"per-{args.unit} rows: {args.out}\nplot: {picture}")
-    return EXIT_OK
+    return EXIT_SOME_FAILED if failed else EXIT_OK
