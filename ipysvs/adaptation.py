@@ -220,7 +220,6 @@ class CropPlan:
         if not frames.any():
             raise ParameterError("no frames to learn from: correct part of the F0 or mark activity first")
         self.length = length
-        self.n_frames = frames.size
         self.rng = np.random.default_rng(seed)
         self.starts = np.clip(np.flatnonzero(frames) - length // 2, 0, max(frames.size - length, 0))
 
