@@ -35,7 +35,6 @@ from torch.nn import functional
 from .errors import ParameterError
 from .f0 import salience_target
 from .models.joint import JointModel
-from .models.salience import SalienceUNet
 from .models.unet import SeparationUNet
 from .separation import ratio_mask
 
@@ -103,6 +102,14 @@ class AdaptTargets:
     def empty(self) -> bool:
         """Nothing to learn from."""
         return not (self.f0_frames.any() or self.marked.any())
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(saliency target (frames, 320), F0 loss weight (frames,), activity (frames,))`` as tensors."""
+        return (
+            torch.from_numpy(salience_target(self.hz)),
+            torch.from_numpy(self.f0_frames.astype(np.float32)),
+            torch.from_numpy(self.activity.astype(np.int8)),
+        )
 
 
 def check_options(
@@ -239,6 +246,10 @@ class CropPlan:
         out.narrow(axis, 0, stop - start).copy_(piece)
         return out
 
+    def batch(self, values: torch.Tensor, starts: np.ndarray, axis: int = 0) -> torch.Tensor:
+        """The crops of ``values`` at ``starts``, stacked on a new first axis."""
+        return torch.stack([self.crop(values, int(start), axis) for start in starts])
+
     def epochs(self, steps: int, batch: int, frames: np.ndarray) -> float:
         """How many passes over the ``frames`` that many crops amount to."""
         return steps * batch * self.length / max(int(frames.sum()), 1)
@@ -315,7 +326,10 @@ def fine_tune(
     """
     seen = targets.f0_frames | targets.marked
     plan = CropPlan(seen)
-    separator_step = _separator_step(model, plain_nets, song, targets, variant, silence_weight)
+    wanted, f0_weight, activity = targets.tensors()  # once: the steps only crop them
+    separator_step = _separator_step(
+        model, plain_nets, song, (wanted, f0_weight, activity), variant, silence_weight
+    )
     nets = [model.vocals, model.accompaniment] if variant == "f0-svs" else list(plain_nets or ())
     separator_parameters = choose_parameters(nets, layers)
     uses_separator = runs_separator(variant, layers, targets)
@@ -336,7 +350,10 @@ def fine_tune(
             if uses_separator:
                 loss = loss + separator_step(plan, starts)
             if variant == "f0-svs" and targets.f0_frames.any():
-                loss = loss + _salience_step(model.salience, song, targets, plan, starts)
+                inputs = plan.batch(song.vocal_magnitude, starts, axis=1)
+                loss = loss + f0_loss(
+                    model.salience(inputs), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
+                )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -346,51 +363,38 @@ def fine_tune(
     return losses, plan.epochs(steps, batch, seen)
 
 
-def _salience_step(
-    salience: SalienceUNet, song: SongTensors, targets: AdaptTargets, plan: CropPlan, starts: np.ndarray
-) -> torch.Tensor:
-    """F0 loss of the saliency network on crops of the pretrained vocal magnitudes (F0->SVS)."""
-    wanted = torch.from_numpy(salience_target(targets.hz))
-    weight = torch.from_numpy(targets.f0_frames.astype(np.float32))
-    inputs = torch.stack([plan.crop(song.vocal_magnitude, s, axis=1) for s in starts])
-    output = salience(inputs)
-    wanted_crops = torch.stack([plan.crop(wanted, s) for s in starts])
-    return f0_loss(output, wanted_crops, torch.stack([plan.crop(weight, s) for s in starts]))
-
-
 def _separator_step(
     model: JointModel,
     plain_nets: tuple[SeparationUNet, SeparationUNet] | None,
     song: SongTensors,
-    targets: AdaptTargets,
+    targets: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     variant: str,
     silence_weight: float,
 ) -> Callable[[CropPlan, np.ndarray], torch.Tensor]:
-    """The loss of one batch of crops through the separator (and, in SVS->F0, the saliency network)."""
-    wanted = torch.from_numpy(salience_target(targets.hz))
-    f0_weight = torch.from_numpy(targets.f0_frames.astype(np.float32))
-    activity = torch.from_numpy(targets.activity.astype(np.int8))
+    """The loss of one batch of crops through the separator (and, in SVS->F0, the saliency network);
+    ``targets`` is :meth:`AdaptTargets.tensors`."""
+    wanted, f0_weight, activity = targets
 
     def step(plan: CropPlan, starts: np.ndarray) -> torch.Tensor:
         if song.mixture_magnitude is None:
             raise ParameterError("internal: the mixture magnitudes were not prepared")
-        mixture = torch.stack([plan.crop(song.mixture_magnitude, s, axis=1) for s in starts])
+        mixture = plan.batch(song.mixture_magnitude, starts, axis=1)
         if variant == "f0-svs":
-            hz = torch.stack([plan.crop(song.comb_hz, s) for s in starts])
-            weight = torch.stack([plan.crop(song.comb_weight, s) for s in starts])
+            hz, weight = plan.batch(song.comb_hz, starts), plan.batch(song.comb_weight, starts)
             vocals_mask, accompaniment_mask = model.conditioned_masks(mixture, hz, weight)
         else:
             vocals_mask, accompaniment_mask = (net(mixture) for net in plain_nets or ())
-        marks = torch.stack([plan.crop(activity, s) for s in starts])
         loss = activity_loss(
-            vocals_mask * mixture, accompaniment_mask * mixture, mixture, marks, silence_weight=silence_weight
+            vocals_mask * mixture,
+            accompaniment_mask * mixture,
+            mixture,
+            plan.batch(activity, starts),
+            silence_weight=silence_weight,
         )
         if variant == "svs-f0":
             separated = ratio_mask(vocals_mask, accompaniment_mask, mixture) * mixture
             loss = loss + f0_loss(
-                model.salience(separated),
-                torch.stack([plan.crop(wanted, s) for s in starts]),
-                torch.stack([plan.crop(f0_weight, s) for s in starts]),
+                model.salience(separated), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
             )
         return loss
 

@@ -95,6 +95,7 @@ class Session:
         self._outputs = (analysis.vocals, analysis.accompaniment)
         self._before: tuple[np.ndarray, np.ndarray] | None = None
         self._salience_before: np.ndarray | None = None
+        self._edited_cache: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
         self.reports: list[AdaptReport] = []
         self._listeners: list[Callable[[str], None]] = []
         self._plain: tuple[SeparationUNet, SeparationUNet] | None = None  # adapted by SVS->F0
@@ -171,9 +172,9 @@ class Session:
     @property
     def f0(self) -> Trajectory:
         """The vocal F0: the model's estimate with every edit applied (confidence 1 where corrected)."""
-        hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
+        hz, corrected = self._edited()
         confidence = np.where(corrected, 1.0, self._estimate.confidence).astype(np.float32)
-        return Trajectory(self.frame_times, hz, confidence)
+        return Trajectory(self.frame_times, hz.copy(), confidence)
 
     @property
     def estimate(self) -> Trajectory:
@@ -183,7 +184,17 @@ class Session:
     @property
     def corrected(self) -> np.ndarray:
         """``(frames,)`` bool: frames whose F0 the user fixed."""
-        return apply_edits(self.frame_times, self._estimate.hz, self._edits)[1]
+        return self._edited()[1].copy()
+
+    def _edited(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(hz, corrected)`` of the estimate with the edits replayed, remembered until the estimate
+        or the list of edits changes (the editor asks for both after every edit)."""
+        key = (self._estimate, *self._edits)  # the objects themselves: compared by identity
+        cached = self._edited_cache
+        fresh = cached is not None and len(cached[0]) == len(key)
+        if not (fresh and all(a is b for a, b in zip(cached[0], key, strict=True))):
+            cached = self._edited_cache = (key, apply_edits(self.frame_times, self._estimate.hz, self._edits))
+        return cached[1]
 
     @property
     def activity(self) -> np.ndarray:
@@ -326,7 +337,7 @@ class Session:
             learning_rate=learning_rate,
             silence_weight=silence_weight,
         )
-        edited_hz, corrected = apply_edits(self.frame_times, self._estimate.hz, self._edits)
+        edited_hz, corrected = self._edited()
         targets = AdaptTargets(edited_hz, training_frames(corrected, region, self.frame_times), self.activity)
         if targets.empty and variant == "svs-f0":
             raise ParameterError("SVS->F0 learns only from corrections: correct part of the F0 first")
