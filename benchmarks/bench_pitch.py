@@ -26,7 +26,7 @@ import numpy as np
 
 from ipysvs import audio as audio_io
 from ipysvs.conditioned import ConditionedSeparator
-from ipysvs.datasets import VALIDATION_SINGERS, group_songs, read_clips
+from ipysvs.datasets import VALIDATION_SINGERS, first_per_singer, group_songs, read_clips
 from ipysvs.evaluation import MELODY_METRICS, melody_scores, score_mixture, score_separation
 from ipysvs.f0 import Trajectory, frame_f0
 from ipysvs.models.joint import default_joint_model
@@ -135,11 +135,7 @@ def main() -> None:
     parser.add_argument("--precompute-crepe", action="store_true", help="only run and cache torchcrepe")
     parser.add_argument("--out", type=Path, default=HERE / "_work" / "pitch.csv")
     args = parser.parse_args()
-    songs = group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))
-    if args.per_singer:
-        songs = [
-            s for s in songs if sum(o.singer == s.singer for o in songs[: songs.index(s)]) < args.per_singer
-        ]
+    songs = first_per_singer(group_songs(read_clips(args.data, singers=VALIDATION_SINGERS)), args.per_singer)
     if args.precompute_crepe:
         for song in songs:
             precompute_crepe(song)

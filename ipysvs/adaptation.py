@@ -3,7 +3,9 @@
 Three losses, each used only when the user gave the information it needs:
 
 * **F0 loss** -- binary cross-entropy between the saliency network's output and the Gaussian-blurred
-  corrected F0, on the frames the user checked (an unvoiced correction asks for zero saliency).
+  corrected F0, on the frames the user checked. An unvoiced frame asks for zero saliency but counts
+  :data:`UNVOICED_F0_WEIGHT` as much as a voiced one: at full weight the frames around phrase edges
+  taught the network to miss voice onsets elsewhere, and the uncorrected F0 got worse, not better.
   In the **F0->SVS** variant the saliency network reads the pretrained separator's vocal magnitudes,
   computed when the song was opened, so its steps run no separation at all. In the **SVS->F0**
   variant it reads the output of the separator being adapted, so the pitch loss also trains the
@@ -50,6 +52,7 @@ SEPARATOR_LR_FACTOR = 0.1  # separator layers learn at a tenth of the saliency n
 SALIENCE_STEPS, SEPARATOR_STEPS = 15, 8
 CROP_FRAMES = 128
 SALIENCE_BATCH = 4
+UNVOICED_F0_WEIGHT = 0.03  # relative to a voiced frame (benchmarks/RESULTS.md, section 5)
 SEPARATOR_BATCH = 2
 
 
@@ -104,10 +107,12 @@ class AdaptTargets:
         return not (self.f0_frames.any() or self.marked.any())
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(saliency target (frames, 320), F0 loss weight (frames,), activity (frames,))`` as tensors."""
+        """``(saliency target (frames, 320), F0 loss weight (frames,), activity (frames,))`` as tensors;
+        the weight is 1 on voiced F0 frames, :data:`UNVOICED_F0_WEIGHT` on unvoiced ones, else 0."""
+        weight = self.f0_frames * np.where(self.hz > 0, 1.0, UNVOICED_F0_WEIGHT)
         return (
             torch.from_numpy(salience_target(self.hz)),
-            torch.from_numpy(self.f0_frames.astype(np.float32)),
+            torch.from_numpy(weight.astype(np.float32)),
             torch.from_numpy(self.activity.astype(np.int8)),
         )
 

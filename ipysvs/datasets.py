@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -250,6 +251,22 @@ def group_songs(clips: Iterable[Clip]) -> list[Song]:
         Song(singer, members[0].gender, song, tuple(sorted(members, key=lambda c: c.clip)))
         for (singer, song), members in groups.items()
     ]
+
+
+SungTrack = TypeVar("SungTrack", Clip, Song)
+
+
+def first_per_singer(tracks: Sequence[SungTrack], count: int | None) -> list[SungTrack]:
+    """The first ``count`` tracks of each singer, in the given order (all of them for None)."""
+    if count is None:
+        return list(tracks)
+    seen: dict[str, int] = defaultdict(int)
+    chosen = []
+    for track in tracks:
+        seen[track.singer] += 1
+        if seen[track.singer] <= count:
+            chosen.append(track)
+    return chosen
 
 
 def load_song(clips: Sequence[Clip]) -> Track:

@@ -38,7 +38,7 @@ import torch
 from . import audio as audio_io
 from .datasets import Labels, Track
 from .errors import ParameterError
-from .f0 import Trajectory
+from .f0 import Trajectory, frame_f0
 from .separation import RATIO_EPS
 from .spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
 
@@ -377,6 +377,52 @@ def melody_scores(labels: Labels, trajectory: Trajectory) -> dict[str, float]:
         warnings.simplefilter("ignore", UserWarning)  # mir_eval warns on all-unvoiced references
         scores = mir_eval.melody.evaluate(labels.times, labels.f0_hz, trajectory.times, trajectory.hz)
     return {key: float(scores[name]) for key, name in MELODY_METRICS.items()}
+
+
+PITCH_ERRORS = ("correct", "unvoiced", "near", "octave", "far")
+OCTAVE_CENTS = 1200.0
+
+
+def pitch_errors(labels: Labels, trajectory: Trajectory, *, edge_s: float = 0.07) -> dict[str, float]:
+    """Where an F0 estimate goes wrong on the labelled voiced frames (mir_eval's 50-cent tolerance).
+
+    The trajectory is read at the label times (:func:`~ipysvs.f0.frame_f0`). Each voiced label falls
+    in one class: ``correct`` (within 50 cents: raw pitch accuracy), ``unvoiced`` (the estimate has
+    no pitch there), ``near`` (50-100 cents off), ``octave`` (an octave +-50 cents off) or ``far``.
+
+    Returns:
+        the fractions of the voiced labels in each class of :data:`PITCH_ERRORS` (they sum to 1) and
+        ``at_edges``: the fraction of the wrong ones within ``edge_s`` seconds of a voicing change
+        in the labels. NaN everywhere when no label is voiced.
+    """
+    estimate = frame_f0(labels.times, trajectory.times, trajectory.hz)
+    voiced = labels.f0_hz > 0
+    if not voiced.any():
+        return dict.fromkeys((*PITCH_ERRORS, "at_edges"), math.nan)
+    reference, estimate = labels.f0_hz[voiced], estimate[voiced]
+    cents = np.full(reference.shape, np.inf)
+    sounding = estimate > 0
+    cents[sounding] = np.abs(1200 * np.log2(estimate[sounding] / reference[sounding]))
+    classes = {
+        "correct": cents <= 50,
+        "unvoiced": ~sounding,
+        "near": (cents > 50) & (cents <= 100),
+        "octave": np.abs(cents - OCTAVE_CENTS) <= 50,
+    }
+    classes["far"] = sounding & ~(classes["correct"] | classes["near"] | classes["octave"])
+    wrong = ~classes["correct"]
+    edges = labels.times[np.flatnonzero(np.diff(labels.f0_hz > 0)) + 1]
+    near_edge = np.zeros(wrong.shape, dtype=bool)
+    if edges.size:
+        index = np.clip(np.searchsorted(edges, labels.times[voiced]), 1, edges.size) - 1
+        gaps = np.minimum(
+            np.abs(labels.times[voiced] - edges[index]),
+            np.abs(labels.times[voiced] - edges[np.minimum(index + 1, edges.size - 1)]),
+        )
+        near_edge = gaps <= edge_s
+    fractions = {name: float(mask.mean()) for name, mask in classes.items()}
+    fractions["at_edges"] = float((wrong & near_edge).sum() / wrong.sum()) if wrong.any() else math.nan
+    return fractions
 
 
 def _score_system(

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from ipysvs.adaptation import activity_loss, f0_loss, layer_prefixes, training_frames
+from ipysvs.adaptation import (
+    UNVOICED_F0_WEIGHT,
+    AdaptTargets,
+    activity_loss,
+    f0_loss,
+    layer_prefixes,
+    training_frames,
+)
 from ipysvs.errors import ParameterError
 
 
@@ -45,6 +52,15 @@ def test_f0_loss_counts_only_weighted_frames() -> None:
     weight = torch.tensor([[1.0, 1.0, 0.0]])
     assert f0_loss(bad, target, weight).item() == pytest.approx(f0_loss(good, target, weight).item())
     assert f0_loss(bad, target, torch.ones(1, 3)).item() > f0_loss(good, target, torch.ones(1, 3)).item()
+
+
+def test_unvoiced_frames_weigh_less_in_the_f0_loss() -> None:
+    hz = np.array([220.0, 0.0, 440.0, 0.0])
+    seen = np.array([True, True, False, False])
+    wanted, weight, _ = AdaptTargets(hz, seen, np.zeros(4, dtype=np.int8)).tensors()
+    np.testing.assert_allclose(weight.numpy(), [1.0, UNVOICED_F0_WEIGHT, 0.0, 0.0])
+    assert 0 < UNVOICED_F0_WEIGHT < 1
+    assert wanted[1].max() == 0 and wanted[0].max() > 0.9
 
 
 def test_training_regions() -> None:

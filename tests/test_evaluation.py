@@ -14,6 +14,8 @@ import soundfile
 from ipysvs import cli
 from ipysvs.datasets import (
     VALIDATION_SINGERS,
+    Labels,
+    first_per_singer,
     group_songs,
     load_song,
     read_clips,
@@ -22,6 +24,7 @@ from ipysvs.datasets import (
 )
 from ipysvs.errors import AudioFileError, ParameterError
 from ipysvs.evaluation import (
+    PITCH_ERRORS,
     ClipResult,
     SeparationScores,
     SilentSourceError,
@@ -30,11 +33,13 @@ from ipysvs.evaluation import (
     gnsdr,
     ideal_ratio_mask,
     oracle_system,
+    pitch_errors,
     score_mixture,
     score_separation,
     summarise,
     write_csv,
 )
+from ipysvs.f0 import Trajectory
 
 SR = 16_000
 MIR1K = Path(__file__).parents[1].parent / "shared" / "data" / "mir1k"
@@ -283,6 +288,13 @@ def test_select_singers_keeps_order_and_rejects_unknown_singers(tiny: Path) -> N
     assert VALIDATION_SINGERS == ("leon", "stool", "Ani", "yifen")
 
 
+def test_first_per_singer_keeps_the_order_of_the_list(tiny: Path) -> None:
+    clips = read_clips(tiny)
+    assert [c.singer for c in clips].count("ann") > 1
+    assert [c.name for c in first_per_singer(clips, 1)] == ["ann_1_02", "bob_2_01"]  # index order
+    assert first_per_singer(clips, None) == clips and first_per_singer(clips, 0) == []
+
+
 def test_songs_join_clips_in_clip_order_with_shifted_label_times(tiny: Path) -> None:
     clips = read_clips(tiny)
     songs = group_songs(clips)
@@ -449,3 +461,21 @@ def test_pretrained_separator_vocal_sdr_on_real_mir1k_clips_regression() -> None
         REGRESSION_MEDIAN_VOCAL_SDR, abs=REGRESSION_TOLERANCE_DB
     )
     assert ipysvs.medians["vocals_nsdr"] > 5 > mixture.medians["vocals_sdr"]
+
+
+def test_pitch_errors_sorts_every_voiced_label_into_one_class() -> None:
+    times = np.arange(100) * 0.01
+    reference = np.where((times >= 0.2) & (times < 0.8), 220.0, 0.0)
+    labels = Labels(times, reference, reference > 0)
+    estimate = reference.copy()
+    estimate[20:30] = 0.0  # unvoiced at the phrase's start
+    estimate[40:50] = 220.0 * 2 ** (70 / 1200)  # near miss
+    estimate[50:56] = 440.0  # octave
+    estimate[60:63] = 300.0  # far
+    errors = pitch_errors(labels, Trajectory(times, estimate), edge_s=0.065)
+    expected = {"correct": 31 / 60, "unvoiced": 10 / 60, "near": 10 / 60, "octave": 6 / 60, "far": 3 / 60}
+    for name in PITCH_ERRORS:
+        assert errors[name] == pytest.approx(expected[name])
+    assert errors["at_edges"] == pytest.approx(7 / 29)  # the unvoiced frames 0.20..0.26 s
+    silent = Labels(times, np.zeros(100), np.zeros(100, dtype=bool))
+    assert np.isnan(pitch_errors(silent, Trajectory(times, estimate))["correct"])

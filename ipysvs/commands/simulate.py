@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..cli import EXIT_OK, EXIT_SOME_FAILED
-from ..datasets import group_songs, read_clips
+from ..datasets import first_per_singer, group_songs, read_clips
 from ..errors import IpysvsError
 from ..experiments import (
     RATIOS,
@@ -72,12 +72,7 @@ def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = _
     check_options(variant="f0-svs", layers=layers, steps=args.steps, learning_rate=1.0, silence_weight=1.0)
     clips = read_clips(args.data, singers=args.singers or None)
     tracks = group_songs(clips) if args.unit == "song" else clips
-    if args.per_singer:
-        tracks = [
-            t
-            for i, t in enumerate(tracks)
-            if [u.singer for u in tracks[:i]].count(t.singer) < args.per_singer
-        ]
+    tracks = first_per_singer(tracks, args.per_singer)
     tracks = tracks[: args.limit] if args.limit else tracks
     done = {(row.name, row.variant, row.ratio) for row in read_rows(args.out)}
     items = tracks if args.quiet else tqdm(tracks, desc="simulate", unit=args.unit)
