@@ -218,8 +218,10 @@ def append_rows(path: Path, rows: Iterable[SimulationRow]) -> None:
 
 @dataclass(frozen=True)
 class Summary:
-    """Medians over songs of one condition; ``vocal_gain`` is the median per-song change of vocal SDR
-    over the same variant at 0 % (NaN without a 0 % row)."""
+    """Medians over songs of one condition. ``vocal_gain`` is the median per-song change of vocal SDR
+    (dB) over the same variant at 0 %; ``rpa_gain`` the median per-song change of the uncorrected
+    part's raw pitch accuracy (fraction) over the unadapted estimate (the ``svs`` row of the same
+    ratio). NaN without those rows."""
 
     variant: str
     ratio: int
@@ -228,16 +230,23 @@ class Summary:
     acc_sdr: float
     f0_rpa_uncorrected: float
     vocal_gain: float
+    rpa_gain: float
 
 
 def median_table(rows: Sequence[SimulationRow]) -> list[Summary]:
     """One :class:`Summary` per (variant, ratio), variants in first-seen order, ratios ascending."""
     zero = {(r.name, r.variant): r.vocal_sdr for r in rows if r.ratio == 0}
+    unadapted = {(r.name, r.ratio): r.f0_rpa_uncorrected for r in rows if r.variant == "svs"}
     conditions = sorted({(r.variant, r.ratio) for r in rows}, key=lambda c: (_first_seen(rows, c[0]), c[1]))
     summaries = []
     for variant, ratio in conditions:
         chosen = [r for r in rows if (r.variant, r.ratio) == (variant, ratio)]
         gains = [r.vocal_sdr - zero[(r.name, variant)] for r in chosen if (r.name, variant) in zero]
+        rpa_gains = [
+            r.f0_rpa_uncorrected - unadapted[(r.name, ratio)]
+            for r in chosen
+            if variant != "svs" and (r.name, ratio) in unadapted
+        ]
         summaries.append(
             Summary(
                 variant,
@@ -247,6 +256,7 @@ def median_table(rows: Sequence[SimulationRow]) -> list[Summary]:
                 _median([r.acc_sdr for r in chosen]),
                 _median([r.f0_rpa_uncorrected for r in chosen]),
                 _median(gains),
+                _median(rpa_gains),
             )
         )
     return summaries
@@ -266,13 +276,15 @@ def format_table(summaries: Sequence[Summary]) -> str:
     """The median table as aligned text."""
     lines = [
         f"{'variant':<16}{'ratio':>6}{'songs':>7}{'vocal SDR':>11}{'gain vs 0%':>12}{'acc SDR':>9}"
-        f"{'RPA uncorr.':>13}"
+        f"{'RPA uncorr.':>13}{'RPA gain':>10}"
     ]
     for s in summaries:
         rpa = "-" if math.isnan(s.f0_rpa_uncorrected) else f"{100 * s.f0_rpa_uncorrected:.1f}"
         gain = "-" if math.isnan(s.vocal_gain) else f"{s.vocal_gain:+.2f}"
+        rpa_gain = "-" if math.isnan(s.rpa_gain) else f"{100 * s.rpa_gain:+.1f}"
         lines.append(
             f"{s.variant:<16}{s.ratio:>5}%{s.songs:>7}{s.vocal_sdr:>11.2f}{gain:>12}{s.acc_sdr:>9.2f}{rpa:>13}"
+            f"{rpa_gain:>10}"
         )
     return "\n".join(lines)
 
