@@ -391,18 +391,20 @@ def pitch_errors(labels: Labels, trajectory: Trajectory, *, edge_s: float = 0.07
     no pitch there), ``near`` (50-100 cents off), ``octave`` (an octave +-50 cents off) or ``far``.
 
     Returns:
-        the fractions of the voiced labels in each class of :data:`PITCH_ERRORS` (they sum to 1) and
+        the fractions of the voiced labels in each class of :data:`PITCH_ERRORS` (they sum to 1);
         ``at_edges``: the fraction of the wrong ones within ``edge_s`` seconds of a voicing change
-        in the labels. NaN everywhere when no label is voiced.
+        in the labels; ``offset_cents``: the median signed error (estimate minus label) of the
+        labels estimated within 100 cents, a tuning bias. NaN where undefined.
     """
     estimate = frame_f0(labels.times, trajectory.times, trajectory.hz)
     voiced = labels.f0_hz > 0
     if not voiced.any():
-        return dict.fromkeys((*PITCH_ERRORS, "at_edges"), math.nan)
+        return dict.fromkeys((*PITCH_ERRORS, "at_edges", "offset_cents"), math.nan)
     reference, estimate = labels.f0_hz[voiced], estimate[voiced]
-    cents = np.full(reference.shape, np.inf)
+    signed = np.full(reference.shape, np.inf)
     sounding = estimate > 0
-    cents[sounding] = np.abs(1200 * np.log2(estimate[sounding] / reference[sounding]))
+    signed[sounding] = 1200 * np.log2(estimate[sounding] / reference[sounding])
+    cents = np.abs(signed)
     classes = {
         "correct": cents <= 50,
         "unvoiced": ~sounding,
@@ -422,6 +424,8 @@ def pitch_errors(labels: Labels, trajectory: Trajectory, *, edge_s: float = 0.07
         near_edge = gaps <= edge_s
     fractions = {name: float(mask.mean()) for name, mask in classes.items()}
     fractions["at_edges"] = float((wrong & near_edge).sum() / wrong.sum()) if wrong.any() else math.nan
+    close = cents <= 100
+    fractions["offset_cents"] = float(np.median(signed[close])) if close.any() else math.nan
     return fractions
 
 

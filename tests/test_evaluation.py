@@ -477,5 +477,8 @@ def test_pitch_errors_sorts_every_voiced_label_into_one_class() -> None:
     for name in PITCH_ERRORS:
         assert errors[name] == pytest.approx(expected[name])
     assert errors["at_edges"] == pytest.approx(7 / 29)  # the unvoiced frames 0.20..0.26 s
+    assert errors["offset_cents"] == pytest.approx(0, abs=1e-9)  # 31 exact frames, 10 at +70 cents
+    estimate[20:80] = 220.0 * 2 ** (-20 / 1200)  # a tuning bias of -20 cents everywhere
+    assert pitch_errors(labels, Trajectory(times, estimate))["offset_cents"] == pytest.approx(-20)
     silent = Labels(times, np.zeros(100), np.zeros(100, dtype=bool))
     assert np.isnan(pitch_errors(silent, Trajectory(times, estimate))["correct"])
