@@ -29,7 +29,7 @@ COLUMNS = (*PITCH_ERRORS, "at_edges", "offset_cents")
 
 def song_errors(track: Track, ratio: int) -> tuple[dict[str, float], dict[str, float]]:
     """Error classes (fractions) of the uncorrected part's F0: (before, after) adaptation."""
-    session = open_session(track.mixture, track.sr, name=track.name)
+    session = open_session(track.mixture, track.sr, name=track.name, journal=False)
     cut_s = track.duration_s * ratio / 100
     after = track.labels.times >= cut_s
     labels = Labels(track.labels.times[after], track.labels.f0_hz[after], track.labels.vocal[after])

@@ -106,7 +106,7 @@ def simulate_track(
         for ratio in ratios:
             if skip(variant, ratio):
                 continue
-            session = open_session(track.mixture, track.sr, name=track.name)
+            session = open_session(track.mixture, track.sr, name=track.name, journal=False)
             cut_s = track.duration_s * ratio / 100
             report = _simulate_condition(session, track.labels, variant, cut_s, steps=steps, layers=layers)
             key = hashlib.sha1(session.vocals.tobytes()).hexdigest()

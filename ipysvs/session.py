@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +58,7 @@ from .edits import (
 )
 from .errors import AudioFileError, ParameterError
 from .f0 import Trajectory, bin_to_hz, hz_to_bin
+from .journal import Journal, JournalEntry, UnsavedEditsWarning, audio_key, journal_folder, newest
 from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
 from .models.unet import SeparationUNet
 from .pitch import salience_trajectory, song_salience
@@ -99,6 +101,7 @@ class Session:
         self.reports: list[AdaptReport] = []
         self._listeners: list[Callable[[str], None]] = []
         self._plain: tuple[SeparationUNet, SeparationUNet] | None = None  # adapted by SVS->F0
+        self._journal: Journal | None = None  # crash recovery of the edits (ipysvs.journal)
 
     # ----------------------------------------------------------------- observers
     def observe(self, callback: Callable[[str], None]) -> Callable[[], None]:
@@ -111,6 +114,8 @@ class Session:
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def _notify(self, kind: str) -> None:
+        if self._journal is not None and kind != "adapt":
+            self._journal.write(self.name, self._edits, self._redo)
         for callback in list(self._listeners):
             callback(kind)
 
@@ -505,6 +510,8 @@ class Session:
             (folder / "session.json").write_text(json.dumps(state, indent=1))
         except OSError as error:
             raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
+        if self._journal is not None:
+            self._journal.write(self.name, self._edits, self._redo, saved_to=str(folder.resolve()))
         return folder
 
     # ----------------------------------------------------------------- display
@@ -526,15 +533,29 @@ class Session:
         )
 
 
-def open(source: str | Path | np.ndarray, sr: int | None = None, *, name: str | None = None) -> Session:
+def open(
+    source: str | Path | np.ndarray,
+    sr: int | None = None,
+    *,
+    name: str | None = None,
+    restore: bool = False,
+    journal: bool = True,
+) -> Session:
     """Open a song (a file path, or an array with its sample rate) as a :class:`Session`.
 
     The initial analysis (separation, F0, beats) is cached on disk by the audio's content hash:
     opening the same song again is instant.
 
+    Args:
+        restore: replay the edits of this song's newest journal (an earlier session that was never
+            saved, e.g. before a kernel restart; :mod:`ipysvs.journal`).
+        journal: journal the edits of this session (scripts that open many throwaway sessions turn
+            it off). Without ``restore``, a song whose newest journal holds unsaved edits warns
+            with :class:`~ipysvs.journal.UnsavedEditsWarning`.
+
     Raises:
         AudioFileError: the file is missing or unreadable.
-        ParameterError: the array or sample rate is invalid.
+        ParameterError: the array or sample rate is invalid, or the journal to restore is damaged.
     """
     if isinstance(source, (str, Path)):
         if sr is not None:
@@ -547,18 +568,60 @@ def open(source: str | Path | np.ndarray, sr: int | None = None, *, name: str | 
             raise ParameterError("give the sample rate of the array: ipysvs.open(array, sr)")
         samples, layout = audio_io.as_channels_first(source)
         sr = audio_io.validate_sample_rate(sr)
-    return Session(samples, sr, layout, cached_analysis(samples, sr), name=name or "song")
+    key = audio_key(samples, sr)
+    session = Session(samples, sr, layout, cached_analysis(samples, sr, key), name=name or "song")
+    return _journaled(session, key, restore=restore, journal=journal)
 
 
-def load(path: str | Path) -> Session:
+def _journaled(session: Session, key: str, *, restore: bool, journal: bool) -> Session:
+    """Restore the newest journal's edits into ``session`` or warn that it holds unsaved ones, then
+    attach a new journal (see :func:`open`)."""
+    folder = journal_folder(key)
+    entry = newest(folder) if (restore or journal) else None
+    unsaved = entry is not None and bool(entry.edits or entry.redo) and entry.saved_to is None
+    if restore and entry is not None:
+        _replay(session, entry)
+    elif unsaved and journal and entry is not None:
+        warnings.warn(
+            UnsavedEditsWarning(
+                f"ipysvs: {len(entry.edits)} edit(s) of this song from {entry.written} were never saved; "
+                "open it with restore=True to bring them back (or s.save(folder) to keep the new ones)"
+            ),
+            stacklevel=3,
+        )
+    if journal:
+        session._journal = Journal(folder)
+        if restore and entry is not None:
+            session._journal.write(session.name, session._edits, session._redo)
+    return session
+
+
+def _replay(session: Session, entry: JournalEntry) -> None:
+    """Give ``session`` the edits and redo stack of a journal.
+
+    Raises:
+        ParameterError: the journal holds an edit that does not fit this song.
+    """
+    try:
+        session._edits = _edits_from_json(entry.edits, session.duration_s)
+        session._redo = _edits_from_json(entry.redo, session.duration_s)
+    except ParameterError as error:
+        raise ParameterError(f"{entry.path}: cannot restore this journal ({error})") from None
+
+
+def load(path: str | Path, *, journal: bool = True) -> Session:
     """Reopen a session saved by :meth:`Session.save`, with its adapted model and undo history.
+
+    Args:
+        journal: journal the edits made from here on (as :func:`open` does).
 
     Raises:
         ParameterError: the folder is not a saved session or is damaged.
     """
     folder = Path(path)
     try:
-        return _load(folder)
+        session = _load(folder)
+        return _journaled(session, audio_key(session._samples, session.sr), restore=False, journal=journal)
     except ParameterError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:
@@ -586,11 +649,22 @@ def _load(folder: Path) -> Session:
     if (folder / PLAIN_NETS_FILE).is_file():
         session._plain = _plain_nets_with(load_file(str(folder / PLAIN_NETS_FILE)), source=str(folder))
     duration = samples.shape[1] / sr
-    session._edits = [edit_from_json(e, duration_s=duration) for e in state["edits"]]
-    session._redo = [edit_from_json(e, duration_s=duration) for e in state["redo"]]
+    session._edits = _edits_from_json(state["edits"], duration)
+    session._redo = _edits_from_json(state["redo"], duration)
     if "before_vocals" in arrays:
         session._before = (arrays["before_vocals"], samples - arrays["before_vocals"])
     return session
+
+
+def _edits_from_json(records: object, duration_s: float) -> list[Edit]:
+    """Validated edits from a JSON list.
+
+    Raises:
+        ParameterError: not a list, or an edit that is malformed or outside the song.
+    """
+    if not isinstance(records, list):
+        raise ParameterError(f"edits must be a JSON list, got {type(records).__name__}")
+    return [edit_from_json(record, duration_s=duration_s) for record in records]
 
 
 def _changed_tensors(nets: tuple[SeparationUNet, SeparationUNet]) -> dict[str, torch.Tensor]:
@@ -625,19 +699,18 @@ def _plain_nets_with(
     return nets
 
 
-def content_key(samples: np.ndarray, sr: int) -> str:
-    """A hash of the audio, its rate and the analysis version and weights."""
-    digest = hashlib.sha256()
-    digest.update(f"{ANALYSIS_VERSION}:{sr}:{samples.shape}:".encode())
-    digest.update(np.ascontiguousarray(samples).tobytes())
-    if SHIPPED_WEIGHTS.is_file():
-        digest.update(str(SHIPPED_WEIGHTS.stat().st_size).encode())
-    return digest.hexdigest()[:32]
+def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
+    """A hash of the audio (its :func:`~ipysvs.journal.audio_key`, computed unless given), the analysis
+    version and the weights."""
+    audio = audio or audio_key(samples, sr)
+    weights = SHIPPED_WEIGHTS.stat().st_size if SHIPPED_WEIGHTS.is_file() else 0
+    return hashlib.sha256(f"{ANALYSIS_VERSION}:{weights}:{audio}".encode()).hexdigest()[:32]
 
 
-def cached_analysis(samples: np.ndarray, sr: int) -> SongAnalysis:
-    """:func:`~ipysvs.analysis.analyse`, from the on-disk cache when this audio was analysed before."""
-    path = cache_dir() / "analysis" / f"{content_key(samples, sr)}.npz"
+def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> SongAnalysis:
+    """:func:`~ipysvs.analysis.analyse`, from the on-disk cache when this audio was analysed before
+    (``audio``: the audio's :func:`~ipysvs.journal.audio_key`, if already computed)."""
+    path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
     if path.is_file():
         try:
             with np.load(path) as saved:

@@ -1,0 +1,128 @@
+"""Crash recovery: edits are journaled as they are made and come back with ``restore=True``."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import ipysvs
+from ipysvs import journal as journal_module
+from ipysvs.demo import demo_song
+from ipysvs.errors import ParameterError
+from ipysvs.journal import UnsavedEditsWarning, audio_key, journal_folder
+
+
+@pytest.fixture(scope="module")
+def song():
+    return demo_song(seconds=6.0, seed=5)
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("IPYSVS_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def open_quietly(song, **options) -> ipysvs.Session:
+    """Open the song and fail on any warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return ipysvs.open(song.mixture, song.sr, **options)
+
+
+def edit(session: ipysvs.Session) -> None:
+    session.set_f0(1.0, 2.0, 330.0)
+    session.draw(np.linspace(3.0, 3.5, 20), np.linspace(200.0, 250.0, 20))
+    session.unvoice(4.0, 4.5)
+    session.undo()  # the deletion goes to the redo stack
+
+
+def test_a_killed_session_comes_back_with_restore(song, cache) -> None:
+    lost = open_quietly(song)
+    edit(lost)
+    lost.adapt(steps=3)
+    vocals_before_the_crash = lost.vocals
+    del lost  # the kernel died: nothing was saved
+    with pytest.warns(UnsavedEditsWarning, match=r"2 edit\(s\) .* restore=True"):
+        fresh = ipysvs.open(song.mixture, song.sr)
+    assert fresh.edits == ()
+    restored = open_quietly(song, restore=True)
+    assert [e.kind for e in restored.edits] == ["set_f0", "draw"] and restored.can_redo
+    reference = ipysvs.open(song.mixture, song.sr, journal=False)
+    edit(reference)
+    np.testing.assert_array_equal(restored.f0.hz, reference.f0.hz)
+    restored.adapt(steps=3)  # adaptation is seeded: the same edits teach the same model
+    np.testing.assert_allclose(restored.vocals, vocals_before_the_crash, atol=1e-5)
+    restored.redo()
+    assert [e.kind for e in restored.edits][-1] == "unvoice"
+
+
+def test_saving_settles_the_journal(song, cache, tmp_path) -> None:
+    session = open_quietly(song)
+    edit(session)
+    session.save(tmp_path / "saved")
+    open_quietly(song)  # no warning: the newest edits are saved
+    session.set_f0(5.0, 5.5, 220.0)  # an edit after the save is unsaved again
+    with pytest.warns(UnsavedEditsWarning, match=r"3 edit\(s\)"):
+        ipysvs.load(tmp_path / "saved")
+
+
+def test_sessions_of_one_song_keep_their_own_journals(song, cache) -> None:
+    first, second = open_quietly(song), ipysvs.open(song.mixture, song.sr)
+    first.set_f0(1.0, 2.0, 330.0)
+    second.set_f0(2.0, 3.0, 440.0)
+    second.set_f0(3.0, 4.0, 440.0)
+    folder = journal_folder(audio_key(first._samples, song.sr))
+    saved = sorted(len(json.loads(p.read_text())["edits"]) for p in folder.glob("*.json"))
+    assert saved == [1, 2]
+
+
+def test_without_journal_nothing_is_written_or_restored(song, cache) -> None:
+    session = open_quietly(song, journal=False)
+    edit(session)
+    assert not (cache / "journal").exists()
+    assert open_quietly(song, restore=True).edits == ()
+
+
+def test_a_journal_that_does_not_fit_is_refused_and_kept(song, cache) -> None:
+    session = open_quietly(song)
+    session.set_f0(1.0, 2.0, 330.0)
+    path = session._journal.path
+    record = json.loads(path.read_text())
+    record["edits"][0]["t1"] = 999.0  # beyond the 6 s song
+    path.write_text(json.dumps(record))
+    with pytest.raises(ParameterError, match=r"cannot restore this journal.*outside the song"):
+        ipysvs.open(song.mixture, song.sr, restore=True)
+    assert path.is_file()
+
+
+def test_an_unwritable_journal_warns_once_and_edits_go_on(song, cache) -> None:
+    session = open_quietly(song)
+    blocker = cache / "not-a-folder"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the journal's folder should be")
+    session._journal.path = blocker / "journal.json"
+    with pytest.warns(UserWarning, match="cannot write the edit journal"):
+        session.set_f0(1.0, 2.0, 330.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        session.set_f0(2.0, 3.0, 330.0)
+    assert len(session.edits) == 2
+
+
+def test_only_the_newest_journals_are_kept(song, cache) -> None:
+    folder = None
+    for index in range(5):
+        session = ipysvs.open(song.mixture, song.sr, journal=False)
+        session._journal = journal_module.Journal(journal_folder(audio_key(session._samples, song.sr)))
+        session.set_f0(1.0, 2.0, 200.0 + index)
+        os.utime(session._journal.path, ns=(index * 10**9, index * 10**9))
+        folder = session._journal.path.parent
+    journal_module.prune(folder, keep=3)
+    kept = sorted(json.loads(p.read_text())["edits"][0]["hz"] for p in folder.glob("*.json"))
+    assert kept == [202.0, 203.0, 204.0]
+    assert journal_module.newest(folder).edits[0]["hz"] == 204.0
