@@ -1,14 +1,18 @@
 """Crash recovery: the edits of a Session are journaled on disk as they are made.
 
-After every edit, undo and redo, a session opened with :func:`ipysvs.open` rewrites its journal -- a
-small JSON file holding its edits and redo stack -- atomically, in ``<cache>/journal/<audio hash>/``
-(:func:`ipysvs.cache.cache_dir`). If the kernel dies or restarts before :meth:`Session.save`,
-``ipysvs.open(the same song, restore=True)`` replays the newest journal's edits; the adapted model
-comes back by calling ``adapt()`` again (adaptation is seeded, so it learns the same).
+A session opened with :func:`ipysvs.open` (or :func:`ipysvs.load`) appends one JSON line to its journal
+for every edit, undo, redo and save, in ``<cache>/journal/<audio hash>/`` (:func:`ipysvs.cache.cache_dir`):
+appending keeps each write small however long the history grows. If the kernel dies or restarts
+before :meth:`Session.save`, ``ipysvs.open(the same song, restore=True)`` replays the newest journal;
+the adapted model comes back by calling ``adapt()`` again (adaptation is seeded, so it learns the same).
 
-Opening a song whose newest journal holds edits that were never saved warns with
+Opening a song whose newest journal holds edits made after its last save warns with
 :class:`UnsavedEditsWarning`. Each session writes its own file, so two sessions of one song never
 overwrite each other's edits; the newest :data:`KEEP` journals of a song are kept.
+
+Lines: a header ``{"format", "name", "opened"}``, then ``{"op": "edit", "edit": {...}}``,
+``{"op": "undo"}``, ``{"op": "redo"}``, ``{"op": "saved", "to": folder}`` or ``{"op": "state",
+"edits": [...], "redo": [...]}`` (a whole history: what a restored or loaded session starts from).
 """
 
 from __future__ import annotations
@@ -19,15 +23,15 @@ import time
 import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_dir, write_atomically
+from .cache import cache_dir
 from .edits import Edit
 
-JOURNAL_FORMAT = "ipysvs-journal-1"
+JOURNAL_FORMAT = "ipysvs-journal-2"
 KEEP = 10
 
 
@@ -35,22 +39,50 @@ class UnsavedEditsWarning(UserWarning):
     """A song is opened while an earlier session's edits of it were never saved."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class JournalEntry:
-    """One journal as read back.
+    """A journal replayed.
 
     Attributes:
-        path: the JSON file.
-        written: local time of the last write, ``YYYY-MM-DD HH:MM:SS``.
+        path: the file.
+        written: local time of its last line, ``YYYY-MM-DD HH:MM:SS``.
         edits, redo: the edits and the redo stack as JSON records (:meth:`Edit.to_json`).
-        saved_to: the folder the session was last saved to with no edit since, else None.
+        saved_to: the folder of the last save when nothing changed after it, else None.
     """
 
     path: Path
-    written: str
-    edits: list
-    redo: list
-    saved_to: str | None
+    written: str = ""
+    edits: list = field(default_factory=list)
+    redo: list = field(default_factory=list)
+    saved_to: str | None = None
+
+    @property
+    def unsaved(self) -> bool:
+        """It holds edits (or undone ones) made after the last save."""
+        return bool(self.edits or self.redo) and self.saved_to is None
+
+    def apply(self, record: object) -> None:
+        """Replay one journal line.
+
+        Raises:
+            ValueError: the line is not a journal operation, or undoes what is not there.
+        """
+        op = record.get("op") if isinstance(record, dict) else None
+        if op == "edit" and isinstance(record["edit"], dict):
+            self.edits.append(record["edit"])
+            self.redo.clear()
+        elif op == "undo" and self.edits:
+            self.redo.append(self.edits.pop())
+        elif op == "redo" and self.redo:
+            self.edits.append(self.redo.pop())
+        elif op == "state" and isinstance(record["edits"], list) and isinstance(record["redo"], list):
+            self.edits, self.redo = list(record["edits"]), list(record["redo"])
+        elif op == "saved":
+            self.saved_to = str(record["to"])
+            return
+        else:
+            raise ValueError(f"not a journal operation: {str(record)[:80]}")
+        self.saved_to = None
 
 
 def audio_key(samples: np.ndarray, sr: int) -> str:
@@ -66,48 +98,90 @@ def journal_folder(key: str) -> Path:
 
 
 class Journal:
-    """The journal file of one session, in ``folder`` (created on the first write)."""
+    """The journal file of one session, in ``folder`` (created with the first line)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.json"
-        self._warned = False
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.jsonl"
+        self.name = name
+        self._failed = False
 
-    def write(
-        self, name: str, edits: Sequence[Edit], redo: Sequence[Edit], saved_to: str | None = None
-    ) -> None:
-        """Replace the journal with this state (atomically). A journal that cannot be written warns
-        once and never makes an edit fail."""
-        record = {
-            "format": JOURNAL_FORMAT,
-            "name": name,
-            "written": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "saved_to": saved_to,
-            "edits": [e.to_json() for e in edits],
-            "redo": [e.to_json() for e in redo],
-        }
-        if write_atomically(self.path, lambda temporary: temporary.write_text(json.dumps(record))):
-            prune(self.path.parent)
-        elif not self._warned:
-            self._warned = True
+    def edit(self, edit: Edit) -> None:
+        """Record a new edit (it clears the redo stack)."""
+        self._append({"op": "edit", "edit": edit.to_json()})
+
+    def undo(self) -> None:
+        """Record an undo."""
+        self._append({"op": "undo"})
+
+    def redo(self) -> None:
+        """Record a redo."""
+        self._append({"op": "redo"})
+
+    def saved(self, folder: Path) -> None:
+        """Record that the session was saved to ``folder``."""
+        self._append({"op": "saved", "to": str(folder)})
+
+    def state(self, edits: Sequence[Edit], redo: Sequence[Edit]) -> None:
+        """Record a whole history (a restored or loaded session's starting point)."""
+        self._append(
+            {"op": "state", "edits": [e.to_json() for e in edits], "redo": [e.to_json() for e in redo]}
+        )
+
+    def _append(self, record: dict) -> None:
+        """Append a line; a journal that cannot be written warns once and never makes an edit fail."""
+        if self._failed:
+            return
+        record["at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            first = not self.path.exists()
+            if first:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as file:
+                if first:
+                    file.write(json.dumps({"format": JOURNAL_FORMAT, "name": self.name}) + "\n")
+                file.write(json.dumps(record) + "\n")
+        except OSError as error:
+            self._failed = True
             warnings.warn(
-                f"ipysvs: cannot write the edit journal {self.path}; keep your edits with s.save(folder)",
-                stacklevel=4,
+                f"ipysvs: cannot write the edit journal {self.path} ({error}); "
+                "keep your edits with s.save(folder)",
+                stacklevel=5,
             )
+            return
+        if first:
+            prune(self.path.parent)
+
+
+def read(path: Path) -> JournalEntry:
+    """Replay a journal file. A torn last line (a write cut short) is ignored.
+
+    Raises:
+        OSError: unreadable. ValueError: not a journal, or inconsistent.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0]) if lines else None
+    if not isinstance(header, dict) or header.get("format") != JOURNAL_FORMAT:
+        raise ValueError(f"{path}: not an ipysvs journal")
+    entry = JournalEntry(path)
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break  # the last write was cut short
+            raise
+        entry.apply(record)
+        entry.written = str(record.get("at", ""))
+    return entry
 
 
 def newest(folder: Path) -> JournalEntry | None:
-    """The most recently written readable journal in ``folder`` that holds edits or redos, or None."""
+    """The most recently written readable journal in ``folder``, replayed, or None."""
     for path in _by_age(folder):
         try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # a file being replaced or damaged: an older one may still serve
-        if not isinstance(record, dict) or record.get("format") != JOURNAL_FORMAT:
-            continue
-        edits, redo = record.get("edits"), record.get("redo")
-        if isinstance(edits, list) and isinstance(redo, list) and (edits or redo):
-            saved_to = record.get("saved_to")
-            return JournalEntry(path, str(record.get("written", "")), edits, redo, saved_to and str(saved_to))
+            return read(path)
+        except (OSError, ValueError, KeyError):
+            continue  # damaged: an older one may still serve (the file is kept)
     return None
 
 
@@ -120,7 +194,7 @@ def prune(folder: Path, keep: int = KEEP) -> None:
 def _by_age(folder: Path) -> list[Path]:
     """The journal files of ``folder``, newest first."""
     files = []
-    for path in folder.glob("*.json"):
+    for path in folder.glob("*.jsonl"):
         try:
             files.append((path.stat().st_mtime_ns, path))
         except OSError:
@@ -128,4 +202,13 @@ def _by_age(folder: Path) -> list[Path]:
     return [path for _, path in sorted(files, reverse=True)]
 
 
-__all__ = ["KEEP", "Journal", "JournalEntry", "UnsavedEditsWarning", "audio_key", "journal_folder", "newest"]
+__all__ = [
+    "KEEP",
+    "Journal",
+    "JournalEntry",
+    "UnsavedEditsWarning",
+    "audio_key",
+    "journal_folder",
+    "newest",
+    "read",
+]

@@ -114,10 +114,19 @@ class Session:
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def _notify(self, kind: str) -> None:
-        if self._journal is not None and kind != "adapt":
-            self._journal.write(self.name, self._edits, self._redo)
+        if self._journal is not None:
+            self._record(self._journal, kind)
         for callback in list(self._listeners):
             callback(kind)
+
+    def _record(self, journal: Journal, kind: str) -> None:
+        """Journal the change ``kind`` that just happened."""
+        if kind == "edit":
+            journal.edit(self._edits[-1])
+        elif kind == "undo":
+            journal.undo()
+        elif kind == "redo":
+            journal.redo()
 
     # ----------------------------------------------------------------- state
     @property
@@ -511,7 +520,7 @@ class Session:
         except OSError as error:
             raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
         if self._journal is not None:
-            self._journal.write(self.name, self._edits, self._redo, saved_to=str(folder.resolve()))
+            self._journal.saved(folder.resolve())
         return folder
 
     # ----------------------------------------------------------------- display
@@ -573,15 +582,17 @@ def open(
     return _journaled(session, key, restore=restore, journal=journal)
 
 
-def _journaled(session: Session, key: str, *, restore: bool, journal: bool) -> Session:
-    """Restore the newest journal's edits into ``session`` or warn that it holds unsaved ones, then
-    attach a new journal (see :func:`open`)."""
+def _journaled(
+    session: Session, key: str, *, restore: bool, journal: bool, saved_to: Path | None = None
+) -> Session:
+    """Restore the newest journal's edits into ``session`` (``restore``) or warn that it holds unsaved
+    ones, then attach a new journal (``journal``) starting from the session's history (see :func:`open`;
+    ``saved_to``: the folder a loaded session came from)."""
     folder = journal_folder(key)
     entry = newest(folder) if (restore or journal) else None
-    unsaved = entry is not None and bool(entry.edits or entry.redo) and entry.saved_to is None
     if restore and entry is not None:
         _replay(session, entry)
-    elif unsaved and journal and entry is not None:
+    elif journal and entry is not None and entry.unsaved:
         warnings.warn(
             UnsavedEditsWarning(
                 f"ipysvs: {len(entry.edits)} edit(s) of this song from {entry.written} were never saved; "
@@ -590,9 +601,11 @@ def _journaled(session: Session, key: str, *, restore: bool, journal: bool) -> S
             stacklevel=3,
         )
     if journal:
-        session._journal = Journal(folder)
-        if restore and entry is not None:
-            session._journal.write(session.name, session._edits, session._redo)
+        session._journal = Journal(folder, session.name)
+        if session._edits or session._redo:
+            session._journal.state(session._edits, session._redo)
+        if saved_to is not None:
+            session._journal.saved(saved_to.resolve())
     return session
 
 
@@ -621,7 +634,8 @@ def load(path: str | Path, *, journal: bool = True) -> Session:
     folder = Path(path)
     try:
         session = _load(folder)
-        return _journaled(session, audio_key(session._samples, session.sr), restore=False, journal=journal)
+        key = audio_key(session._samples, session.sr)
+        return _journaled(session, key, restore=False, journal=journal, saved_to=folder)
     except ParameterError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:

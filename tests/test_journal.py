@@ -77,7 +77,7 @@ def test_sessions_of_one_song_keep_their_own_journals(song, cache) -> None:
     second.set_f0(2.0, 3.0, 440.0)
     second.set_f0(3.0, 4.0, 440.0)
     folder = journal_folder(audio_key(first._samples, song.sr))
-    saved = sorted(len(json.loads(p.read_text())["edits"]) for p in folder.glob("*.json"))
+    saved = sorted(len(journal_module.read(p).edits) for p in folder.glob("*.jsonl"))
     assert saved == [1, 2]
 
 
@@ -92,9 +92,10 @@ def test_a_journal_that_does_not_fit_is_refused_and_kept(song, cache) -> None:
     session = open_quietly(song)
     session.set_f0(1.0, 2.0, 330.0)
     path = session._journal.path
-    record = json.loads(path.read_text())
-    record["edits"][0]["t1"] = 999.0  # beyond the 6 s song
-    path.write_text(json.dumps(record))
+    header, line = path.read_text().splitlines()
+    record = json.loads(line)
+    record["edit"]["t1"] = 999.0  # beyond the 6 s song
+    path.write_text(f"{header}\n{json.dumps(record)}\n")
     with pytest.raises(ParameterError, match=r"cannot restore this journal.*outside the song"):
         ipysvs.open(song.mixture, song.sr, restore=True)
     assert path.is_file()
@@ -105,7 +106,7 @@ def test_an_unwritable_journal_warns_once_and_edits_go_on(song, cache) -> None:
     blocker = cache / "not-a-folder"
     blocker.parent.mkdir(parents=True, exist_ok=True)
     blocker.write_text("a file where the journal's folder should be")
-    session._journal.path = blocker / "journal.json"
+    session._journal.path = blocker / "journal.jsonl"
     with pytest.warns(UserWarning, match="cannot write the edit journal"):
         session.set_f0(1.0, 2.0, 330.0)
     with warnings.catch_warnings():
@@ -118,11 +119,29 @@ def test_only_the_newest_journals_are_kept(song, cache) -> None:
     folder = None
     for index in range(5):
         session = ipysvs.open(song.mixture, song.sr, journal=False)
-        session._journal = journal_module.Journal(journal_folder(audio_key(session._samples, song.sr)))
+        session._journal = journal_module.Journal(journal_folder(audio_key(session._samples, song.sr)), "x")
         session.set_f0(1.0, 2.0, 200.0 + index)
         os.utime(session._journal.path, ns=(index * 10**9, index * 10**9))
         folder = session._journal.path.parent
     journal_module.prune(folder, keep=3)
-    kept = sorted(json.loads(p.read_text())["edits"][0]["hz"] for p in folder.glob("*.json"))
+    kept = sorted(journal_module.read(p).edits[0]["hz"] for p in folder.glob("*.jsonl"))
     assert kept == [202.0, 203.0, 204.0]
     assert journal_module.newest(folder).edits[0]["hz"] == 204.0
+
+
+def test_a_cut_short_last_line_is_ignored_and_each_write_stays_small(song, cache) -> None:
+    session = open_quietly(song)
+    for index in range(40):
+        session.draw(np.linspace(0.1, 5.9, 200), np.full(200, 200.0 + index))
+    session.undo()
+    path = session._journal.path
+    sizes = [len(line) for line in path.read_text().splitlines()]
+    assert max(sizes) < 10_000  # one stroke per line, not the whole history
+    with path.open("a") as file:
+        file.write('{"op": "ed')  # the kernel died mid-write
+    entry = journal_module.read(path)
+    assert len(entry.edits) == 39 and len(entry.redo) == 1 and entry.unsaved
+    with path.open("a") as file:
+        file.write('\n{"op": "undo"}\n')  # damage in the middle is not silently skipped
+    with pytest.raises(ValueError):
+        journal_module.read(path)
