@@ -8,10 +8,13 @@ cache that cannot be written is silently skipped: caching never makes an operati
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 
 def cache_dir() -> Path:
@@ -37,3 +40,11 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
     except OSError:
         return False
     return True
+
+
+def audio_key(samples: np.ndarray, sr: int) -> str:
+    """A hash of ``(channels, samples)`` audio and its rate alone: the analysis cache adds its version and
+    weights to it; journals use it as it is, so they outlive analysis or weight updates."""
+    digest = hashlib.sha256(f"{sr}:{samples.shape}:{samples.dtype.str}:".encode())
+    digest.update(np.ascontiguousarray(samples).tobytes())
+    return digest.hexdigest()[:32]

@@ -17,7 +17,6 @@ Lines: a header ``{"format", "name", "opened"}``, then ``{"op": "edit", "edit": 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -25,8 +24,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from .cache import cache_dir
 from .edits import Edit
@@ -85,15 +82,8 @@ class JournalEntry:
         self.saved_to = None
 
 
-def audio_key(samples: np.ndarray, sr: int) -> str:
-    """A hash of the audio and its rate alone: a song's journals outlive analysis or weight updates."""
-    digest = hashlib.sha256(f"{sr}:{samples.shape}:{samples.dtype.str}:".encode())
-    digest.update(np.ascontiguousarray(samples).tobytes())
-    return digest.hexdigest()[:32]
-
-
 def journal_folder(key: str) -> Path:
-    """Where the journals of the song with :func:`audio_key` ``key`` live."""
+    """Where the journals of the song with :func:`~ipysvs.cache.audio_key` ``key`` live."""
     return cache_dir() / "journal" / key
 
 
@@ -207,7 +197,6 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "UnsavedEditsWarning",
-    "audio_key",
     "journal_folder",
     "newest",
     "read",

@@ -42,7 +42,7 @@ from .adaptation import (
     training_frames,
 )
 from .analysis import SongAnalysis, analyse
-from .cache import cache_dir, write_atomically
+from .cache import audio_key, cache_dir, write_atomically
 from .conditioned import ConditionedSeparator
 from .edits import (
     Draw,
@@ -58,7 +58,7 @@ from .edits import (
 )
 from .errors import AudioFileError, ParameterError
 from .f0 import Trajectory, bin_to_hz, hz_to_bin
-from .journal import Journal, JournalEntry, UnsavedEditsWarning, audio_key, journal_folder, newest
+from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, newest
 from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
 from .models.unet import SeparationUNet
 from .pitch import salience_trajectory, song_salience
@@ -590,7 +590,9 @@ def _journaled(
     ``saved_to``: the folder a loaded session came from)."""
     folder = journal_folder(key)
     entry = newest(folder) if (restore or journal) else None
-    if restore and entry is not None:
+    if restore and entry is None:
+        warnings.warn("ipysvs: no journal of this song to restore; it opens without edits", stacklevel=3)
+    elif restore and entry is not None:
         _replay(session, entry)
     elif journal and entry is not None and entry.unsaved:
         warnings.warn(
@@ -714,7 +716,7 @@ def _plain_nets_with(
 
 
 def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
-    """A hash of the audio (its :func:`~ipysvs.journal.audio_key`, computed unless given), the analysis
+    """A hash of the audio (its :func:`~ipysvs.cache.audio_key`, computed unless given), the analysis
     version and the weights."""
     audio = audio or audio_key(samples, sr)
     weights = SHIPPED_WEIGHTS.stat().st_size if SHIPPED_WEIGHTS.is_file() else 0
@@ -723,7 +725,7 @@ def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
 
 def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> SongAnalysis:
     """:func:`~ipysvs.analysis.analyse`, from the on-disk cache when this audio was analysed before
-    (``audio``: the audio's :func:`~ipysvs.journal.audio_key`, if already computed)."""
+    (``audio``: the audio's :func:`~ipysvs.cache.audio_key`, if already computed)."""
     path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
     if path.is_file():
         try:
