@@ -81,6 +81,14 @@ class AdaptReport:
     before: tuple[np.ndarray, np.ndarray] | None = None
     after: tuple[np.ndarray, np.ndarray] | None = None
 
+    def __repr__(self) -> str:
+        """One line a notebook can show: what trained, how long, how the loss moved, what changed."""
+        loss = f"loss {self.losses[0]:.4g} -> {self.losses[-1]:.4g}" if self.losses else "no training"
+        return (
+            f"<AdaptReport {self.variant}, layers {self.layers!r}: {self.steps} steps ({self.epochs:.1f} "
+            f"epochs) in {self.seconds:.2f} s, {loss}, {self.changed_frames} uncorrected F0 frames changed>"
+        )
+
 
 @dataclass(frozen=True)
 class AdaptTargets:

@@ -538,8 +538,13 @@ class Session:
     def __repr__(self) -> str:
         return (
             f"<ipysvs.Session {self.name!r}: {self.duration_s:.1f} s at {self.sr} Hz, "
-            f"{len(self._edits)} edits, {int(self.corrected.sum())} corrected frames>"
+            f"{_count(len(self._edits), 'edit')}, {_count(int(self.corrected.sum()), 'corrected frame')}>"
         )
+
+
+def _count(number: int, noun: str) -> str:
+    """``"1 edit"``, ``"3 edits"``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def open(

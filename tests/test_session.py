@@ -132,6 +132,10 @@ def test_adapt_follows_corrections_and_reports(session, song) -> None:
     assert not np.allclose(session.vocals, before_vocals)  # the conditioned separator took over
     np.testing.assert_allclose(session.stem("vocals", before=True), before_vocals.T)
     np.testing.assert_allclose(session.vocals + session.accompaniment, song.mixture.T, atol=1e-5)
+    shown = repr(report)  # one line for a notebook, not the audio arrays
+    assert len(shown) < 200 and "\n" not in shown and "4 steps" in shown
+    assert f"{report.changed_frames} uncorrected F0 frames changed" in shown
+    assert repr(session).endswith(f"1 edit, {int(session.corrected.sum())} corrected frames>")
 
 
 def test_set_f0_with_zeros_is_rejected(session) -> None:
