@@ -37,7 +37,7 @@ OPEN_SONG = """import ipysvs
 from ipysvs.demo import demo_song
 
 song = demo_song(seconds={seconds})
-s = ipysvs.open(song.mixture, song.sr, name="long demo", journal=False)
+s = ipysvs.open(song.mixture, song.sr, name="long demo")
 s"""
 LATENCY = "() => document.querySelector('[data-testid=f0-editor]').ipysvsEditor.latency()"
 RESET = """() => {
