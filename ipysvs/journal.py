@@ -88,11 +88,29 @@ def journal_folder(key: str) -> Path:
 
 
 class Journal:
-    """The journal file of one session, in ``folder`` (created with the first line)."""
+    """The journal file of one session, in ``folder``.
 
-    def __init__(self, folder: Path, name: str) -> None:
+    The file is created with the first change or save, so a session that changes nothing leaves no
+    journal (and cannot hide an older, unsaved one). It starts from ``edits`` and ``redo`` (a restored
+    or loaded session's history) and, for a loaded session, the folder it was ``saved_to``.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        edits: Sequence[Edit] = (),
+        redo: Sequence[Edit] = (),
+        saved_to: Path | None = None,
+    ) -> None:
         self.path = folder / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.jsonl"
-        self.name = name
+        self._opening: list[dict] = [{"format": JOURNAL_FORMAT, "name": name}]
+        if edits or redo:
+            self._opening.append(
+                {"op": "state", "edits": [e.to_json() for e in edits], "redo": [e.to_json() for e in redo]}
+            )
+        if saved_to is not None:
+            self._opening.append({"op": "saved", "to": str(saved_to)})
         self._failed = False
 
     def edit(self, edit: Edit) -> None:
@@ -111,25 +129,18 @@ class Journal:
         """Record that the session was saved to ``folder``."""
         self._append({"op": "saved", "to": str(folder)})
 
-    def state(self, edits: Sequence[Edit], redo: Sequence[Edit]) -> None:
-        """Record a whole history (a restored or loaded session's starting point)."""
-        self._append(
-            {"op": "state", "edits": [e.to_json() for e in edits], "redo": [e.to_json() for e in redo]}
-        )
-
     def _append(self, record: dict) -> None:
-        """Append a line; a journal that cannot be written warns once and never makes an edit fail."""
+        """Append a line (after the opening lines, the first time); a journal that cannot be written
+        warns once and never makes an edit fail."""
         if self._failed:
             return
-        record["at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        lines = [{**line, "at": now} if "op" in line else line for line in [*self._opening, record]]
         try:
-            first = not self.path.exists()
-            if first:
+            if self._opening:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as file:
-                if first:
-                    file.write(json.dumps({"format": JOURNAL_FORMAT, "name": self.name}) + "\n")
-                file.write(json.dumps(record) + "\n")
+                file.write("".join(json.dumps(line) + "\n" for line in lines))
         except OSError as error:
             self._failed = True
             warnings.warn(
@@ -138,7 +149,8 @@ class Journal:
                 stacklevel=5,
             )
             return
-        if first:
+        if self._opening:
+            self._opening = []
             prune(self.path.parent)
 
 

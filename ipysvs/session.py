@@ -608,11 +608,8 @@ def _journaled(
             stacklevel=3,
         )
     if journal:
-        session._journal = Journal(folder, session.name)
-        if session._edits or session._redo:
-            session._journal.state(session._edits, session._redo)
-        if saved_to is not None:
-            session._journal.saved(saved_to.resolve())
+        saved = saved_to.resolve() if saved_to is not None else None
+        session._journal = Journal(folder, session.name, session._edits, session._redo, saved)
     return session
 
 

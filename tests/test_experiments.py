@@ -32,7 +32,7 @@ def song():
 @pytest.fixture()
 def session(song, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("IPYSVS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    return ipysvs.open(song.mixture, song.sr)
+    return ipysvs.open(song.mixture, song.sr, journal=False)
 
 
 def labels_of(song) -> Labels:

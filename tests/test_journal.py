@@ -69,7 +69,12 @@ def test_saving_settles_the_journal(song, cache, tmp_path) -> None:
     open_quietly(song)  # no warning: the newest edits are saved
     session.set_f0(5.0, 5.5, 220.0)  # an edit after the save is unsaved again
     with pytest.warns(UnsavedEditsWarning, match=r"3 edit\(s\)"):
-        ipysvs.load(tmp_path / "saved")
+        loaded = ipysvs.load(tmp_path / "saved")
+    with pytest.warns(UnsavedEditsWarning, match=r"3 edit\(s\)"):  # an unchanged session hides nothing
+        ipysvs.open(song.mixture, song.sr)
+    loaded.undo()  # a change: the loaded session's history becomes the newest journal
+    restored = open_quietly(song, restore=True)
+    assert len(restored.edits) == 1 and restored.can_redo
 
 
 def test_sessions_of_one_song_keep_their_own_journals(song, cache) -> None:

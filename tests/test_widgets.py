@@ -102,7 +102,7 @@ def test_decimate_keeps_peaks() -> None:
 @pytest.fixture(scope="module")
 def session() -> ipysvs.Session:
     song = demo_song(seconds=6.0)
-    return ipysvs.open(song.mixture, song.sr, name="demo-6s")
+    return ipysvs.open(song.mixture, song.sr, name="demo-6s", journal=False)
 
 
 class Recorder:
