@@ -10,7 +10,7 @@ Opening a song whose newest journal holds edits made after its last save warns w
 :class:`UnsavedEditsWarning`. Each session writes its own file, so two sessions of one song never
 overwrite each other's edits; the newest :data:`KEEP` journals of a song are kept.
 
-Lines: a header ``{"format", "name", "opened"}``, then ``{"op": "edit", "edit": {...}}``,
+Lines: a header ``{"format", "name"}``, then ``{"op": "edit", "edit": {...}}``,
 ``{"op": "undo"}``, ``{"op": "redo"}``, ``{"op": "saved", "to": folder}`` or ``{"op": "state",
 "edits": [...], "redo": [...]}`` (a whole history: what a restored or loaded session starts from).
 """
@@ -30,6 +30,7 @@ from .edits import Edit
 
 JOURNAL_FORMAT = "ipysvs-journal-2"
 KEEP = 10
+OPERATION_FIELDS = {"edit": ("edit",), "undo": (), "redo": (), "saved": ("to",), "state": ("edits", "redo")}
 
 
 class UnsavedEditsWarning(UserWarning):
@@ -65,6 +66,8 @@ class JournalEntry:
             ValueError: the line is not a journal operation, or undoes what is not there.
         """
         op = record.get("op") if isinstance(record, dict) else None
+        if op is not None and not set(OPERATION_FIELDS.get(op, ())) <= set(record):
+            raise ValueError(f"journal operation {op!r} lacks {OPERATION_FIELDS.get(op)}")
         if op == "edit" and isinstance(record["edit"], dict):
             self.edits.append(record["edit"])
             self.redo.clear()
@@ -182,7 +185,7 @@ def newest(folder: Path) -> JournalEntry | None:
     for path in _by_age(folder):
         try:
             return read(path)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError):
             continue  # damaged: an older one may still serve (the file is kept)
     return None
 

@@ -152,3 +152,14 @@ def test_a_cut_short_last_line_is_ignored_and_each_write_stays_small(song, cache
         file.write('\n{"op": "undo"}\n')  # damage in the middle is not silently skipped
     with pytest.raises(ValueError):
         journal_module.read(path)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [{"op": "edit"}, {"op": "saved"}, {"op": "state", "edits": []}, {"op": "undo"}, {"op": "nope"}, ["x"]],
+)
+def test_malformed_operations_are_refused(line) -> None:
+    entry = journal_module.JournalEntry(journal_folder("k") / "j.jsonl")
+    with pytest.raises(ValueError, match="journal operation"):
+        entry.apply(line)
+    assert entry.edits == [] and entry.redo == []
