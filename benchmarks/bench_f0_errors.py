@@ -17,7 +17,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from ipysvs.datasets import VALIDATION_SINGERS, Labels, Track, first_per_singer, group_songs, read_clips
+from ipysvs.datasets import VALIDATION_SINGERS, Track, first_per_singer, group_songs, read_clips
 from ipysvs.evaluation import PITCH_ERRORS, pitch_errors
 from ipysvs.experiments import give_true_f0
 from ipysvs.session import open as open_session
@@ -31,8 +31,7 @@ def song_errors(track: Track, ratio: int) -> tuple[dict[str, float], dict[str, f
     """Error classes (fractions) of the uncorrected part's F0: (before, after) adaptation."""
     session = open_session(track.mixture, track.sr, name=track.name, journal=False)
     cut_s = track.duration_s * ratio / 100
-    after = track.labels.times >= cut_s
-    labels = Labels(track.labels.times[after], track.labels.f0_hz[after], track.labels.vocal[after])
+    labels = track.labels.since(cut_s)
     before = pitch_errors(labels, session.f0)
     give_true_f0(session, track.labels, cut_s)
     session.adapt(variant="f0-svs")

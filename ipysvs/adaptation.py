@@ -135,13 +135,22 @@ def check_options(
     """
     if variant not in VARIANTS:
         raise ParameterError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    layer_prefixes(layers)  # type: ignore[arg-type]
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-        raise ParameterError(f"steps must be a positive whole number (or None), got {steps!r}")
+    check_plan(layers=layers, steps=steps)
     for name, value in (("learning_rate", learning_rate), ("silence_weight", silence_weight)):
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not np.isfinite(value) or value < 0:
             raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def check_plan(*, layers: object, steps: object) -> None:
+    """Validate a layer plan and a step count (None = the default).
+
+    Raises:
+        ParameterError: naming the bad option and what it accepts.
+    """
+    layer_prefixes(layers)  # type: ignore[arg-type]
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ParameterError(f"steps must be a positive whole number (or None), got {steps!r}")
 
 
 def runs_separator(variant: str, layers: str, targets: AdaptTargets) -> bool:

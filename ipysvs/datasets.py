@@ -64,6 +64,11 @@ class Labels:
     f0_hz: np.ndarray
     vocal: np.ndarray
 
+    def since(self, start_s: float) -> Labels:
+        """The labels at ``start_s`` seconds and later."""
+        after = self.times >= start_s
+        return Labels(self.times[after], self.f0_hz[after], self.vocal[after])
+
     def shifted(self, offset_s: float) -> Labels:
         """The same labels with every time moved ``offset_s`` seconds later."""
         return Labels(self.times + offset_s, self.f0_hz, self.vocal)

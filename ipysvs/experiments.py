@@ -181,10 +181,10 @@ def mark_true_activity(session: Session, labels: Labels, cut_s: float) -> None:
 
 def _uncorrected_pitch(labels: Labels, f0: Trajectory, cut_s: float) -> dict[str, float]:
     """Melody scores of ``f0`` on the labelled frames from ``cut_s`` on (NaN when there are none)."""
-    after = labels.times >= cut_s
-    if not (labels.f0_hz[after] > 0).any():
+    uncorrected = labels.since(cut_s)
+    if not (uncorrected.f0_hz > 0).any():
         return {"f0_rpa": math.nan, "f0_oa": math.nan}
-    return melody_scores(Labels(labels.times[after], labels.f0_hz[after], labels.vocal[after]), f0)
+    return melody_scores(uncorrected, f0)
 
 
 # ----------------------------------------------------------------------------- results
@@ -219,7 +219,8 @@ def append_rows(path: Path, rows: Iterable[SimulationRow]) -> None:
 @dataclass(frozen=True)
 class Summary:
     """Medians over songs of one condition. ``vocal_gain`` is the median per-song change of vocal SDR
-    (dB) over the same variant at 0 %; ``rpa_gain`` the median per-song change of the uncorrected
+    (dB) over the same variant at 0 %, ``anchor_gain`` over the pretrained separator (the ``svs`` row
+    at 0 %); ``rpa_gain`` the median per-song change of the uncorrected
     part's raw pitch accuracy (fraction) over the unadapted estimate (the ``svs`` row of the same
     ratio). NaN without those rows."""
 
@@ -230,18 +231,21 @@ class Summary:
     acc_sdr: float
     f0_rpa_uncorrected: float
     vocal_gain: float
+    anchor_gain: float
     rpa_gain: float
 
 
 def median_table(rows: Sequence[SimulationRow]) -> list[Summary]:
     """One :class:`Summary` per (variant, ratio), variants in first-seen order, ratios ascending."""
     zero = {(r.name, r.variant): r.vocal_sdr for r in rows if r.ratio == 0}
+    anchor = {name: sdr for (name, variant), sdr in zero.items() if variant == "svs"}
     unadapted = {(r.name, r.ratio): r.f0_rpa_uncorrected for r in rows if r.variant == "svs"}
     conditions = sorted({(r.variant, r.ratio) for r in rows}, key=lambda c: (_first_seen(rows, c[0]), c[1]))
     summaries = []
     for variant, ratio in conditions:
         chosen = [r for r in rows if (r.variant, r.ratio) == (variant, ratio)]
         gains = [r.vocal_sdr - zero[(r.name, variant)] for r in chosen if (r.name, variant) in zero]
+        anchor_gains = [r.vocal_sdr - anchor[r.name] for r in chosen if r.name in anchor]
         rpa_gains = [
             r.f0_rpa_uncorrected - unadapted[(r.name, ratio)]
             for r in chosen
@@ -256,6 +260,7 @@ def median_table(rows: Sequence[SimulationRow]) -> list[Summary]:
                 _median([r.acc_sdr for r in chosen]),
                 _median([r.f0_rpa_uncorrected for r in chosen]),
                 _median(gains),
+                _median(anchor_gains),
                 _median(rpa_gains),
             )
         )
@@ -275,15 +280,17 @@ def _median(values: Sequence[float]) -> float:
 def format_table(summaries: Sequence[Summary]) -> str:
     """The median table as aligned text."""
     lines = [
-        f"{'variant':<16}{'ratio':>6}{'songs':>7}{'vocal SDR':>11}{'gain vs 0%':>12}{'acc SDR':>9}"
-        f"{'RPA uncorr.':>13}{'RPA gain':>10}"
+        f"{'variant':<16}{'ratio':>6}{'songs':>7}{'vocal SDR':>11}{'gain vs 0%':>12}{'vs svs':>8}"
+        f"{'acc SDR':>9}{'RPA uncorr.':>13}{'RPA gain':>10}"
     ]
     for s in summaries:
         rpa = "-" if math.isnan(s.f0_rpa_uncorrected) else f"{100 * s.f0_rpa_uncorrected:.1f}"
         gain = "-" if math.isnan(s.vocal_gain) else f"{s.vocal_gain:+.2f}"
+        anchor_gain = "-" if math.isnan(s.anchor_gain) else f"{s.anchor_gain:+.2f}"
         rpa_gain = "-" if math.isnan(s.rpa_gain) else f"{100 * s.rpa_gain:+.1f}"
         lines.append(
-            f"{s.variant:<16}{s.ratio:>5}%{s.songs:>7}{s.vocal_sdr:>11.2f}{gain:>12}{s.acc_sdr:>9.2f}{rpa:>13}"
+            f"{s.variant:<16}{s.ratio:>5}%{s.songs:>7}{s.vocal_sdr:>11.2f}{gain:>12}{anchor_gain:>8}"
+            f"{s.acc_sdr:>9.2f}{rpa:>13}"
             f"{rpa_gain:>10}"
         )
     return "\n".join(lines)

@@ -60,6 +60,7 @@ from .errors import AudioFileError, ParameterError
 from .f0 import Trajectory, bin_to_hz, hz_to_bin
 from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, newest
 from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
+from .models.joint import STEMS as SEPARATOR_STEMS
 from .models.unet import SeparationUNet
 from .pitch import salience_trajectory, song_salience
 from .separation import Separator, VocalFrames, default_separator, mixture_magnitude
@@ -67,9 +68,8 @@ from .separation import Separator, VocalFrames, default_separator, mixture_magni
 ANALYSIS_VERSION = "1"
 SESSION_FORMAT = "ipysvs-session-1"
 STEMS = ("vocals", "accompaniment", "mixture")
-SNAP_SEARCH_BINS = 5
+SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 PLAIN_NETS_FILE = "separator.safetensors"  # the U-Nets SVS->F0 adapted, only the changed tensors
-STEM_NAMES = ("vocals", "accompaniment")  # +-100 cents around the current pitch
 
 
 class Session:
@@ -359,11 +359,12 @@ class Session:
         plain = copy.deepcopy(self._plain_nets()) if variant == "svs-f0" else None
         losses, epochs, taken = [], 0.0, 0
         if not targets.empty:
-            taken = steps or default_steps(uses_separator=runs_separator(variant, layers, targets))
+            uses_separator = runs_separator(variant, layers, targets)
+            taken = steps or default_steps(uses_separator=uses_separator)
             losses, epochs = fine_tune(
                 model,
                 plain,
-                self._training_song(edited_hz, corrected, runs_separator(variant, layers, targets)),
+                self._training_song(edited_hz, corrected, uses_separator),
                 targets,
                 variant=variant,
                 layers=layers,
@@ -691,7 +692,7 @@ def _changed_tensors(nets: tuple[SeparationUNet, SeparationUNet]) -> dict[str, t
     pretrained = default_separator()
     changed = {}
     for stem, net, original in zip(
-        STEM_NAMES, nets, (pretrained.vocals_net, pretrained.accompaniment_net), strict=True
+        SEPARATOR_STEMS, nets, (pretrained.vocals_net, pretrained.accompaniment_net), strict=True
     ):
         reference = original.state_dict()
         for name, value in net.state_dict().items():
@@ -706,7 +707,7 @@ def _plain_nets_with(
     """Copies of the pretrained U-Nets with the saved ``changed`` tensors put back."""
     pretrained = default_separator()
     nets = (copy.deepcopy(pretrained.vocals_net), copy.deepcopy(pretrained.accompaniment_net))
-    states = {stem: net.state_dict() for stem, net in zip(STEM_NAMES, nets, strict=True)}
+    states = {stem: net.state_dict() for stem, net in zip(SEPARATOR_STEMS, nets, strict=True)}
     with torch.no_grad():
         for key, value in changed.items():
             stem, _, name = key.partition(".")

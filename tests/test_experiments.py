@@ -93,14 +93,18 @@ def test_median_table_gains_are_per_song_changes_over_zero() -> None:
         row("a", "svs", 50, 9.0, rpa=math.nan),
         row("b", "svs", 50, 5.0, rpa=0.7),
         row("c", "svs", 50, 6.0, rpa=0.9),
+        row("a", "svs", 0, 9.0),
+        row("b", "svs", 0, 5.0),
+        row("c", "svs", 0, 6.0),
     ]
     table = {(s.variant, s.ratio): s for s in median_table(rows)}
     assert table[("f0-svs", 50)].vocal_sdr == 7.5
     assert table[("f0-svs", 50)].vocal_gain == 1.0  # median of +1, +3, +0.5
     assert table[("f0-svs", 0)].vocal_gain == 0.0
-    assert math.isnan(table[("svs", 50)].vocal_gain) and table[("svs", 50)].f0_rpa_uncorrected == 0.8
+    assert table[("svs", 50)].vocal_gain == 0.0 and table[("svs", 50)].f0_rpa_uncorrected == 0.8
     assert table[("f0-svs", 50)].rpa_gain == pytest.approx(0.0)  # median of NaN (a), +0.1 (b), -0.1 (c)
-    assert math.isnan(table[("f0-svs", 0)].rpa_gain) and math.isnan(table[("svs", 50)].rpa_gain)
+    assert table[("f0-svs", 0)].rpa_gain == 0.0 and math.isnan(table[("svs", 50)].rpa_gain)
+    assert table[("f0-svs", 50)].anchor_gain == 2.0  # median of +2 (a), +2 (b), +1.5 (c) over svs at 0 %
     assert "RPA gain" in format_table(list(table.values()))
     assert [s.variant for s in median_table(rows)][:2] == ["f0-svs", "f0-svs"]
 
