@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn import functional
 
 from .errors import ParameterError
-from .f0 import salience_target
+from .f0 import Trajectory, salience_target
 from .models.joint import JointModel
 from .models.unet import SeparationUNet
 from .separation import ratio_mask
@@ -47,11 +47,13 @@ VARIANTS = ("f0-svs", "svs-f0")
 REGIONS = ("up-to-last", "corrected")
 ENCODER_BLOCKS = 6
 SILENCE_WEIGHT = 1.0
-DEFAULT_LAYERS = "from:3"
+DEFAULT_LAYERS = "none"  # Cantisani's loss on the separator is an option: it did not pay (RESULTS.md)
 SEPARATOR_LR_FACTOR = 0.1  # separator layers learn at a tenth of the saliency network's rate
 SALIENCE_STEPS, SEPARATOR_STEPS = 15, 8
 CROP_FRAMES = 128
 SALIENCE_BATCH = 4
+#: how far the refiner trusts the F0 estimate (times its confidence), before and after corrections
+ESTIMATE_TRUST = {"uncorrected": 0.0, "corrected": 1.0}
 UNVOICED_F0_WEIGHT = 0.03  # relative to a voiced frame (benchmarks/RESULTS.md, section 5)
 SEPARATOR_BATCH = 2
 
@@ -401,11 +403,8 @@ def _separator_step(
         if song.mixture_magnitude is None:
             raise ParameterError("internal: the mixture magnitudes were not prepared")
         mixture = plan.batch(song.mixture_magnitude, starts, axis=1)
-        if variant == "f0-svs":
-            hz, weight = plan.batch(song.comb_hz, starts), plan.batch(song.comb_weight, starts)
-            vocals_mask, accompaniment_mask = model.conditioned_masks(mixture, hz, weight)
-        else:
-            vocals_mask, accompaniment_mask = (net(mixture) for net in plain_nets or ())
+        nets = (model.vocals, model.accompaniment) if variant == "f0-svs" else plain_nets or ()
+        vocals_mask, accompaniment_mask = (net(mixture) for net in nets)
         loss = activity_loss(
             vocals_mask * mixture,
             accompaniment_mask * mixture,
@@ -443,6 +442,32 @@ def _training(
     finally:
         for parameter, flag in saved:
             parameter.requires_grad_(flag)
+
+
+def pitch_gate(
+    edited_hz: np.ndarray, informed: np.ndarray, estimate: Trajectory, *, corrections: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The F0 and the gate the refiner separates with.
+
+    Where the user gave pitch information (``informed``: corrected F0, deletions and frames marked
+    silent) the gate is 1 and the F0 is theirs (0 Hz where nobody sings). Elsewhere the estimate is
+    used with its confidence times :data:`ESTIMATE_TRUST` -- ``"uncorrected"`` before the user
+    corrected anything, ``"corrected"`` after (when the saliency network has learnt this song) --
+    and unvoiced estimates carry no information (gate 0: the pretrained mask, exactly).
+
+    Args:
+        edited_hz: ``(frames,)`` the F0 with the edits applied, Hz.
+        informed: ``(frames,)`` bool.
+        estimate: the model's estimate on the same frames.
+        corrections: whether the user corrected some F0.
+
+    Returns:
+        ``(hz, gate)``, each ``(frames,)`` float32.
+    """
+    trust = ESTIMATE_TRUST["corrected" if corrections else "uncorrected"]
+    guessed = trust * estimate.confidence * (estimate.hz > 0)
+    hz = np.where(informed, edited_hz, estimate.hz).astype(np.float32)
+    return hz, np.where(informed, 1.0, guessed).astype(np.float32)
 
 
 def changed_frames(before_hz: np.ndarray, after_hz: np.ndarray, untouched: np.ndarray) -> int:

@@ -117,3 +117,85 @@ def augment(crop: Crop, names: tuple[str, ...], rng: np.random.Generator) -> Cro
     for name in names:
         crop = AUGMENTATIONS[name](crop, rng)
     return crop
+
+
+# --------------------------------------------------------------------------- stems in the waveform
+# The refiner learns from mixtures made on the fly from separate stems, so that what it sees is not
+# one data set's sound: every crop is pitch shifted, re-balanced, equalised per stem, band limited
+# and re-levelled before the stems are summed.
+
+
+@dataclass(frozen=True)
+class StemCrop:
+    """One training excerpt as complex spectra of its stems.
+
+    Attributes:
+        voice, accompaniment: ``(2, 1024, frames)`` complex64 STFT frames (Spleeter's grid, bins
+            0..11 kHz) of each stem; the mixture is their sum.
+        f0_hz: ``(frames,)`` float32 vocal F0 at the frames, 0 = unvoiced.
+    """
+
+    voice: torch.Tensor
+    accompaniment: torch.Tensor
+    f0_hz: torch.Tensor
+
+    @property
+    def mixture(self) -> torch.Tensor:
+        """``(2, 1024, frames)`` complex64: voice + accompaniment."""
+        return self.voice + self.accompaniment
+
+
+@dataclass(frozen=True)
+class StemAugmentation:
+    """Ranges of the random changes :func:`augment_stems` makes (each drawn per crop).
+
+    Attributes:
+        voice_gain_db: voice level against the accompaniment.
+        loudness_db: level of the whole mixture.
+        eq_db: largest boost or cut of each stem's random smooth equaliser.
+        eq_probability: chance that a stem is equalised.
+        band_limit_probability: chance that the crop is low-passed at a random cutoff in
+            ``band_limit_hz`` (as lossy or narrow-band material is).
+        swap_probability: chance that left and right are swapped.
+    """
+
+    voice_gain_db: tuple[float, float] = (-8.0, 6.0)
+    loudness_db: tuple[float, float] = (-15.0, 5.0)
+    eq_db: float = 8.0
+    eq_probability: float = 0.7
+    band_limit_probability: float = 0.25
+    band_limit_hz: tuple[float, float] = (4000.0, 11000.0)
+    swap_probability: float = 0.5
+
+
+def smooth_equaliser(bins: int, rng: np.random.Generator, max_db: float, bin_hz: float) -> torch.Tensor:
+    """A random gain curve ``(bins,)`` that is smooth on a log-frequency axis (4 cosines from 50 Hz to
+    the top bin), within ``+-max_db`` dB."""
+    frequency = np.maximum(np.arange(bins) * bin_hz, 50.0)
+    position = np.log(frequency / 50.0) / np.log(frequency[-1] / 50.0) * np.pi
+    curve = sum(rng.uniform(-1, 1) * np.cos(k * position + rng.uniform(0, np.pi)) for k in range(1, 5)) / 2
+    return torch.from_numpy(10 ** (np.clip(curve, -1, 1) * max_db / 20)).float()
+
+
+def augment_stems(
+    crop: StemCrop, rng: np.random.Generator, options: StemAugmentation, *, bin_hz: float
+) -> StemCrop:
+    """Apply :class:`StemAugmentation`'s random changes to a crop (the F0 is unchanged)."""
+    voice, accompaniment = crop.voice, crop.accompaniment
+    bins = voice.shape[1]
+    for_each = []
+    for stem in (voice, accompaniment):
+        if rng.random() < options.eq_probability:
+            stem = stem * smooth_equaliser(bins, rng, options.eq_db, bin_hz)[:, None]
+        for_each.append(stem)
+    voice, accompaniment = for_each
+    voice = voice * 10 ** (rng.uniform(*options.voice_gain_db) / 20)
+    level = 10 ** (rng.uniform(*options.loudness_db) / 20)
+    voice, accompaniment = voice * level, accompaniment * level
+    if rng.random() < options.band_limit_probability:
+        cutoff = int(rng.uniform(*options.band_limit_hz) / bin_hz)
+        taper = torch.clamp(1 - (torch.arange(bins) - cutoff) / 8, 0, 1)[:, None]
+        voice, accompaniment = voice * taper, accompaniment * taper
+    if rng.random() < options.swap_probability:
+        voice, accompaniment = voice.flip(0), accompaniment.flip(0)
+    return StemCrop(voice, accompaniment, crop.f0_hz)

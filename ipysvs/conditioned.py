@@ -1,4 +1,14 @@
-"""F0->SVS separation of whole songs: the joint model's separator conditioned on a frame-wise F0."""
+"""F0->SVS separation of whole songs: the frozen pretrained separator plus the gated, F0-informed
+mask refinement of the joint model (:mod:`ipysvs.models.refiner`).
+
+Two ways to run it, with the same result up to the cross-fades between patches:
+
+* :class:`ConditionedSeparator` separates a song from scratch (both U-Nets and the refiner).
+* :class:`RefinementSeparator` computes only what the pitch *adds*: given the pretrained ratio mask of
+  every frame (known from the first separation), it separates the change of the vocals, so that
+  ``pretrained vocals + change`` is the F0-informed result. Frames whose gate is zero change by
+  exactly nothing, and patches without any pitch information are skipped.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +19,92 @@ import torch
 
 from .errors import ParameterError
 from .models.joint import JointModel
-from .separation import Patch, Separator, ratio_mask
+from .separation import Patch, Separator
+
+
+def _conditioning(hz: np.ndarray, gate: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated ``(frames,)`` F0 (Hz) and gate as float32 tensors, the gate clipped to ``[0, 1]``."""
+    hz, gate = np.asarray(hz, dtype=np.float32), np.asarray(gate, dtype=np.float32)
+    if hz.ndim != 1 or hz.shape != gate.shape:
+        raise ParameterError(f"hz and gate must be 1-D of one length, got {hz.shape} and {gate.shape}")
+    if not (np.isfinite(hz).all() and np.isfinite(gate).all()) or (hz < 0).any():
+        raise ParameterError("hz must be finite and >= 0 Hz and gate finite")
+    return torch.from_numpy(hz), torch.from_numpy(np.clip(gate, 0, 1))
+
+
+def _frames_of(values: torch.Tensor, patches: Sequence[Patch], frames: int) -> torch.Tensor:
+    """``(batch, frames, ...)`` slices of a song-long ``(song frames, ...)`` tensor at the patches'
+    starts, zero past its end."""
+    out = torch.zeros(len(patches), frames, *values.shape[1:], dtype=values.dtype)
+    for row, patch in enumerate(patches):
+        available = max(0, min(frames, values.shape[0] - patch.start))
+        out[row, :available] = values[patch.start : patch.start + available]
+    return out
 
 
 class ConditionedSeparator(Separator):
-    """A :class:`Separator` whose U-Nets also see the vocal F0, drawn as a harmonic comb.
+    """A :class:`Separator` whose masks are refined by the vocal F0.
 
     Args:
-        model: the joint model (its ``vocals`` and ``accompaniment`` U-Nets are used).
+        model: the joint model (its pretrained U-Nets and its refiner are used).
         hz: ``(frames,)`` F0 in Hz on Spleeter's STFT frames (0 = unvoiced).
-        weight: ``(frames,)`` comb height in ``[0, 1]``: the estimate's confidence, 1 for user
-            corrections.
+        gate: ``(frames,)`` pitch information in ``[0, 1]``: 1 for user corrections (deletions
+            included), the estimate's confidence where the estimate is trusted, 0 for none (that
+            frame is separated exactly as by the pretrained separator).
     """
 
-    def __init__(self, model: JointModel, hz: np.ndarray, weight: np.ndarray) -> None:
-        hz, weight = np.asarray(hz, dtype=np.float32), np.asarray(weight, dtype=np.float32)
-        if hz.ndim != 1 or hz.shape != weight.shape:
-            raise ParameterError(
-                f"hz and weight must be 1-D of one length, got {hz.shape} and {weight.shape}"
-            )
-        if not (np.isfinite(hz).all() and np.isfinite(weight).all()) or (hz < 0).any():
-            raise ParameterError("hz must be finite and >= 0 Hz and weight finite")
+    def __init__(self, model: JointModel, hz: np.ndarray, gate: np.ndarray) -> None:
+        self.hz, self.gate = _conditioning(hz, gate)
         super().__init__(model.vocals, model.accompaniment)
         self.model = model
-        self.hz = torch.from_numpy(hz)
-        self.weight = torch.from_numpy(np.clip(weight, 0, 1))
 
     def vocal_ratio(self, magnitude: torch.Tensor, patches: Sequence[Patch] = ()) -> torch.Tensor:
-        """Ratio masks of patches with their frames' F0 as conditioning (frames past the F0 are unvoiced)."""
+        """Refined ratio masks of patches (frames past the F0 get no pitch information)."""
+        patches = list(patches) or [Patch(0, magnitude.shape[2], torch.ones(magnitude.shape[2]))]
         frames = magnitude.shape[2]
-        starts = [p.start for p in patches] or [0] * magnitude.shape[0]
-        hz, weight = torch.zeros(len(starts), frames), torch.zeros(len(starts), frames)
-        for row, start in enumerate(starts):
-            available = max(0, min(frames, self.hz.shape[0] - start))
-            hz[row, :available] = self.hz[start : start + available]
-            weight[row, :available] = self.weight[start : start + available]
-        vocals_mask, accompaniment_mask = self.model.conditioned_masks(magnitude, hz, weight)
-        return ratio_mask(vocals_mask, accompaniment_mask, magnitude)
+        hz, gate = _frames_of(self.hz, patches, frames), _frames_of(self.gate, patches, frames)
+        return self.model.refined_ratio(magnitude, hz, gate)
+
+
+class RefinementSeparator(Separator):
+    """Separates the change of the vocals that the F0 makes, given the pretrained masks.
+
+    ``separate_channels`` of this separator returns that change, ``(channels, samples)``; add it to
+    the pretrained separator's vocals.
+
+    Args:
+        model: the joint model (only its refiner runs).
+        pretrained_ratio: ``(2, frames, 1024)`` the pretrained vocal ratio mask of every frame.
+        hz: ``(frames,)`` F0 in Hz; gate: ``(frames,)`` pitch information in ``[0, 1]``.
+    """
+
+    def __init__(
+        self, model: JointModel, pretrained_ratio: torch.Tensor, hz: np.ndarray, gate: np.ndarray
+    ) -> None:
+        self.hz, self.gate = _conditioning(hz, gate)
+        if pretrained_ratio.ndim != 3 or pretrained_ratio.shape[0] != 2:
+            raise ParameterError(
+                f"pretrained_ratio must be (2, frames, 1024), got {tuple(pretrained_ratio.shape)}"
+            )
+        super().__init__(model.vocals, model.accompaniment)
+        self.model = model
+        self.pretrained = pretrained_ratio.transpose(0, 1)  # (frames, 2, 1024)
+
+    def vocal_ratio(self, magnitude: torch.Tensor, patches: Sequence[Patch] = ()) -> torch.Tensor:
+        """The change of the ratio masks of patches: zero where the gate is zero."""
+        patches = list(patches) or [Patch(0, magnitude.shape[2], torch.ones(magnitude.shape[2]))]
+        frames = magnitude.shape[2]
+        gate = _frames_of(self.gate, patches, frames)
+        change = torch.zeros_like(magnitude)
+        informed = [row for row in range(len(patches)) if gate[row].any()]
+        if informed:
+            ratio = _frames_of(self.pretrained, patches, frames).permute(0, 2, 1, 3)
+            hz = _frames_of(self.hz, patches, frames)
+            change[informed] = self.model.refiner(
+                magnitude[informed], ratio[informed], hz[informed], gate[informed]
+            )
+        return change
+
+    def has_change(self) -> bool:
+        """Whether any frame carries pitch information (else the change is exactly zero)."""
+        return bool(self.gate.any())

@@ -180,7 +180,8 @@ class Separator:
         """Vocals of ``(2, samples)`` float32 audio at 44.1 kHz."""
         output = OverlapAdd(2, stereo.shape[1])
         for patch, spectrum, ratio in self.patch_ratios(stereo):
-            output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
+            if ratio.any():  # a patch whose mask is all zero adds exactly nothing
+                output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
             if collector is not None:
                 collector.add(patch, spectrum, ratio)
             step()

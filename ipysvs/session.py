@@ -38,12 +38,13 @@ from .adaptation import (
     check_options,
     default_steps,
     fine_tune,
+    pitch_gate,
     runs_separator,
     training_frames,
 )
 from .analysis import SongAnalysis, analyse
 from .cache import audio_key, cache_dir, write_atomically
-from .conditioned import ConditionedSeparator
+from .conditioned import ConditionedSeparator, RefinementSeparator
 from .edits import (
     Draw,
     Edit,
@@ -56,7 +57,7 @@ from .edits import (
     edit_from_json,
     validate_edit,
 )
-from .errors import AudioFileError, ParameterError
+from .errors import AudioFileError, ParameterError, WeightsError
 from .f0 import Trajectory, bin_to_hz, hz_to_bin
 from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, newest
 from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
@@ -70,6 +71,11 @@ SESSION_FORMAT = "ipysvs-session-1"
 STEMS = ("vocals", "accompaniment", "mixture")
 SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 PLAIN_NETS_FILE = "separator.safetensors"  # the U-Nets SVS->F0 adapted, only the changed tensors
+JOINT_NETS_FILE = "joint-separator.safetensors"  # the joint model's U-Nets, if an activity loss adapted them
+
+
+class OlderSessionWarning(UserWarning):
+    """A saved session was made with older weights: it loads without its adapted model."""
 
 
 class Session:
@@ -373,7 +379,12 @@ class Session:
                 silence_weight=silence_weight,
                 progress=progress,
             )
-        vocals, salience, estimate = self._reseparate(model, plain, progress)
+        vocals, salience, estimate = self._reseparate(
+            model,
+            plain,
+            progress,
+            separator_trained=bool(_changed_tensors((model.vocals, model.accompaniment))),
+        )
         report = AdaptReport(
             variant=variant,
             layers=layers,
@@ -395,6 +406,13 @@ class Session:
         self._notify("adapt")
         return report
 
+    @property
+    def joint_separator_adapted(self) -> bool:
+        """Whether an activity loss (``layers`` other than ``"none"``) adapted the joint model's U-Nets
+        to this song, so that F0->SVS separates from scratch instead of refining the pretrained
+        separation."""
+        return bool(_changed_tensors((self.model.vocals, self.model.accompaniment)))
+
     def _plain_nets(self) -> tuple[SeparationUNet, SeparationUNet]:
         """The unconditioned U-Nets SVS->F0 adapts (the pretrained ones until then)."""
         if self._plain is None:
@@ -406,27 +424,28 @@ class Session:
         self, edited_hz: np.ndarray, corrected: np.ndarray, needs_mixture: bool
     ) -> SongTensors:
         """The song as the training loop reads it (the mixture magnitudes only when needed)."""
-        hz, weight = self._conditioning(edited_hz, corrected, self._estimate)
+        hz, gate = self._conditioning(edited_hz, corrected, self._estimate, corrections=bool(corrected.any()))
         return SongTensors(
             vocal_magnitude=self._analysis.vocal_magnitude,
             mixture_magnitude=mixture_magnitude(self._samples, self.sr) if needs_mixture else None,
             comb_hz=torch.from_numpy(hz.astype(np.float32)),
-            comb_weight=torch.from_numpy(weight.astype(np.float32)),
+            comb_weight=torch.from_numpy(gate.astype(np.float32)),
         )
 
     def _conditioning(
-        self, edited_hz: np.ndarray, corrected: np.ndarray, estimate: Trajectory
+        self, edited_hz: np.ndarray, corrected: np.ndarray, estimate: Trajectory, *, corrections: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The F0->SVS conditioning: the user's F0 (weight 1) where corrected, the estimate (its
-        confidence) elsewhere."""
-        hz = np.where(corrected, edited_hz, estimate.hz)
-        return hz, np.where(corrected, 1.0, estimate.confidence)
+        """The F0 and gate of the refiner (see :func:`~ipysvs.adaptation.pitch_gate`)."""
+        silent = self.activity < 0
+        return pitch_gate(edited_hz, corrected | silent, estimate, corrections=corrections)
 
     def _reseparate(
         self,
         model: JointModel,
         plain: tuple[SeparationUNet, SeparationUNet] | None,
         progress: AdaptProgress | None,
+        *,
+        separator_trained: bool,
     ) -> tuple[np.ndarray, np.ndarray, Trajectory]:
         """Vocals ``(channels, samples)``, saliency ``(frames, 320)`` and F0 estimate of the adapted
         networks."""
@@ -444,8 +463,20 @@ class Session:
         if progress is not None:
             progress("estimate", 1.0)
         edited_hz, corrected = apply_edits(self.frame_times, estimate.hz, self._edits)
-        separator = ConditionedSeparator(model, *self._conditioning(edited_hz, corrected, estimate))
-        vocals = separator.separate_channels(self._samples, self.sr, progress=report_progress)
+        hz, gate = self._conditioning(edited_hz, corrected, estimate, corrections=bool(corrected.any()))
+        if separator_trained:  # the song's own U-Nets (Cantisani's option): separate from scratch
+            separator = ConditionedSeparator(model, hz, gate)
+            return (
+                separator.separate_channels(self._samples, self.sr, progress=report_progress),
+                salience,
+                estimate,
+            )
+        # the pretrained separation stays; only what the pitch adds is separated
+        ratio = self._analysis.vocal_magnitude / mixture_magnitude(self._samples, self.sr).clamp_min(1e-8)
+        refinement = RefinementSeparator(model, ratio.clamp(0, 1), hz, gate)
+        vocals = self._analysis.vocals
+        if refinement.has_change():
+            vocals = vocals + refinement.separate_channels(self._samples, self.sr, progress=report_progress)
         return vocals, salience, estimate
 
     # ----------------------------------------------------------------- outputs
@@ -515,8 +546,15 @@ class Session:
             folder.mkdir(parents=True, exist_ok=True)
             np.savez(folder / "arrays.npz", **arrays)
             save_file(self.model.shipped_state(), str(folder / "model.safetensors"))
-            if self._plain is not None:
-                save_file(_changed_tensors(self._plain), str(folder / PLAIN_NETS_FILE))
+            for file, nets in (
+                (PLAIN_NETS_FILE, self._plain),
+                (JOINT_NETS_FILE, (self.model.vocals, self.model.accompaniment)),
+            ):
+                changed = _changed_tensors(nets) if nets is not None else {}
+                if changed:
+                    save_file(changed, str(folder / file))
+                else:
+                    (folder / file).unlink(missing_ok=True)  # never keep another session's file
             (folder / "session.json").write_text(json.dumps(state, indent=1))
         except OSError as error:
             raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
@@ -664,9 +702,22 @@ def _load(folder: Path) -> Session:
         int(saved_layout["ndim"]), bool(saved_layout["channels_first"]), np.dtype(saved_layout["dtype"])
     )
     session = Session(samples, sr, layout, analysis, name=str(state["name"]))
-    session.model.load_shipped_state(load_file(str(folder / "model.safetensors")), source=str(folder))
+    try:
+        session.model.load_shipped_state(load_file(str(folder / "model.safetensors")), source=str(folder))
+    except WeightsError as error:
+        if "older ipysvs" not in str(error):
+            raise
+        warnings.warn(
+            f"{folder} was saved by an older ipysvs: its edits and separation are restored, its adapted "
+            "model is not (that model's separator was retrained). Call adapt() to adapt again.",
+            OlderSessionWarning,
+            stacklevel=3,
+        )
     if (folder / PLAIN_NETS_FILE).is_file():
         session._plain = _plain_nets_with(load_file(str(folder / PLAIN_NETS_FILE)), source=str(folder))
+    if (folder / JOINT_NETS_FILE).is_file():
+        joint = _plain_nets_with(load_file(str(folder / JOINT_NETS_FILE)), source=str(folder))
+        session.model.vocals, session.model.accompaniment = joint
     duration = samples.shape[1] / sr
     session._edits = _edits_from_json(state["edits"], duration)
     session._redo = _edits_from_json(state["redo"], duration)

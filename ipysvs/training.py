@@ -1,24 +1,29 @@
-"""Pretraining of the pitch models on MIR-1K: ``ipysvs train``.
+"""Pretraining of the pitch models: ``ipysvs train``.
 
-Two stages, both on the training singers (every singer but :data:`VALIDATION_SINGERS`):
+Two stages:
 
-1. **salience** -- the saliency network learns the vocal F0 from the pretrained separator's vocal
-   magnitudes (binary cross-entropy against Gaussian-blurred F0, Bittner's target).
-2. **conditioned** -- the F0-conditioned separator learns to *use* its pitch input: half of the
-   batches see the true F0 (what a user's corrections give), half the stage-1 estimate (what an
-   uncorrected song gives), so a correct pitch helps while an estimated one does not hurt. Loss: L1
-   between ratio-masked mixture magnitudes and the true voice / accompaniment magnitudes (Jansson).
+1. **salience** -- on MIR-1K's training singers (every singer but :data:`VALIDATION_SINGERS`), the
+   saliency network learns the vocal F0 from the pretrained separator's vocal magnitudes (binary
+   cross-entropy against Gaussian-blurred F0, Bittner's target). Features are computed once and cached
+   in the run folder.
+2. **refiner** -- the F0-informed mask refiner (:mod:`ipysvs.models.refiner`) learns to *use* pitch
+   on top of the frozen pretrained separator, from mixtures made on the fly out of separate stems of
+   MIR-1K's training singers and of full-band demo songs (seeds :data:`TRAINING_DEMO_SEEDS`, kept
+   apart from every seed the benchmarks evaluate), each crop pitch shifted, re-balanced, equalised,
+   band limited and re-levelled (:class:`~ipysvs.augment.StemAugmentation`), so that it does not learn
+   one corpus' sound. Its conditioning is what users give: the true F0 with gate 1, the estimate
+   gated by its confidence, or both in one crop. Loss: L1 between refined and true stem magnitudes.
+   Nothing of the separator itself is trained: with no pitch information it stays Spleeter.
 
-Features (magnitudes of mixture, stems and pretrained vocals, frame F0) are computed once and cached in
-the run folder. Checkpoints are written every ``checkpoint_every`` steps; running the same command
-again resumes from the last one. ``log.jsonl`` records losses and validation scores.
+Checkpoints are written every ``checkpoint_every`` steps; running the same command again resumes
+from the last one. ``log.jsonl`` records losses and validation scores.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,40 +32,55 @@ import torch
 from torch.nn import functional
 
 from . import audio as audio_io
-from .augment import Crop, augment
+from .augment import Crop, StemAugmentation, StemCrop, augment, augment_stems
 from .datasets import VALIDATION_SINGERS, Track, group_songs, read_clips
 from .errors import ParameterError
-from .f0 import frame_f0, salience_target
-from .models.joint import JointModel, trainable_names
+from .f0 import decode_salience, frame_f0, salience_target
+from .models.joint import JointModel
 from .pitch import salience_trajectory, song_salience
-from .separation import Separator, ratio_mask
-from .spectral import MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
+from .separation import Separator
+from .spectral import HOP, MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
 
-STAGES = ("salience", "conditioned")
+STAGES = ("salience", "refiner")
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
-CONDITION_LR_FACTOR = 10.0
+LATE_FRACTION, LATE_LR_FACTOR = 0.7, 0.3
+#: Demo-song seeds the refiner trains on; benchmarks evaluate on seeds below 1000.
+TRAINING_DEMO_SEEDS = tuple(range(1000, 1040))
+#: Demo-song seeds of the refiner's validation during training (also outside every benchmark's seeds).
+VALIDATION_DEMO_SEEDS = (900, 901, 902, 903)
+VALIDATION_CROPS = 32
 
 
 @dataclass
 class TrainingConfig:
-    """Everything that defines a training run (saved in the run folder and in the shipped weights)."""
+    """Everything that defines a training run (saved in the run folder and in the shipped weights).
+
+    ``initial_weights`` (a ``pitch.safetensors``) starts from trained saliency weights, so that
+    ``salience_steps=0`` trains the refiner alone.
+    """
 
     data: str
     salience_steps: int = 2500
-    conditioned_steps: int = 2500
+    refiner_steps: int = 3000
     salience_batch: int = 8
-    conditioned_batch: int = 2
+    refiner_batch: int = 4
     crop_frames: int = 256
+    refiner_crop_frames: int = 128
     salience_lr: float = 1e-3
-    conditioned_lr: float = 2e-4
-    oracle_probability: float = 0.5
+    refiner_lr: float = 1e-3
     augment: tuple[str, ...] = ()
+    refiner_augment: bool = True
+    max_semitones: float = 3.0
+    demo_share: float = 0.5
+    demo_seeds: tuple[int, ...] = TRAINING_DEMO_SEEDS
+    demo_seconds: float = 30.0
+    initial_weights: str = ""
     checkpoint_every: int = 250
     seed: int = 0
     validation_singers: tuple[str, ...] = field(default=VALIDATION_SINGERS)
 
     def steps(self, stage: str) -> int:
-        return self.salience_steps if stage == "salience" else self.conditioned_steps
+        return self.salience_steps if stage == "salience" else self.refiner_steps
 
 
 @dataclass
@@ -172,27 +192,217 @@ def salience_batch(sampler: CropSampler, size: int) -> tuple[torch.Tensor, torch
     return torch.stack(inputs), torch.stack(targets)
 
 
-def conditioned_batch(sampler: CropSampler, size: int, oracle_probability: float) -> dict[str, torch.Tensor]:
-    """Mixture, voice and accompaniment magnitudes ``(size, 2, frames, 1024)`` and the conditioning
-    F0 ``hz``/``weight`` ``(size, frames)``: the true F0 with weight 1, or the stage-1 estimate."""
-    batch: dict[str, list[torch.Tensor]] = {
-        k: [] for k in ("mixture", "voice", "accompaniment", "hz", "weight")
+@dataclass
+class StemSource:
+    """Separate stems of one training song and its F0 labels.
+
+    Attributes:
+        name: song name.
+        voice, accompaniment: ``(channels, samples)`` float32 at 44.1 kHz (1 or 2 channels).
+        label_times: ``(labels,)`` increasing seconds; label_hz: ``(labels,)`` F0 in Hz, 0 = unvoiced.
+    """
+
+    name: str
+    voice: np.ndarray
+    accompaniment: np.ndarray
+    label_times: np.ndarray
+    label_hz: np.ndarray
+
+    @property
+    def samples(self) -> int:
+        return self.voice.shape[1]
+
+
+def mir1k_stem_sources(data: Path, singers: set[str], *, include: bool = False) -> list[StemSource]:
+    """The MIR-1K songs whose singer is (``include=True``) or is not in ``singers``, resampled to
+    44.1 kHz (mono)."""
+    clips = [c for c in read_clips(data) if (c.singer in singers) == include]
+    if not clips:
+        raise ParameterError(f"{data}: no clips {'of' if include else 'outside'} singers {sorted(singers)}")
+    sources = []
+    for song in group_songs(clips):
+        track = song.load()
+        voice, accompaniment = (
+            audio_io.resample(stem[np.newaxis], track.sr, SAMPLE_RATE)
+            for stem in (track.voice, track.accompaniment)
+        )
+        sources.append(StemSource(track.name, voice, accompaniment, track.labels.times, track.labels.f0_hz))
+    return sources
+
+
+def demo_stem_sources(seeds: tuple[int, ...], seconds: float) -> list[StemSource]:
+    """Demo songs (full-band stereo, :mod:`ipysvs.demo`) of the given seeds as training songs."""
+    from .demo import demo_song
+
+    sources = []
+    for seed in seeds:
+        song = demo_song(seconds=seconds, seed=seed)
+        sources.append(StemSource(f"demo-{seed}", song.vocals, song.accompaniment, song.f0_times, song.f0_hz))
+    return sources
+
+
+def cut_stem_crop(
+    source: StemSource, frames: int, rng: np.random.Generator, *, max_semitones: float, window: torch.Tensor
+) -> StemCrop:
+    """A random ``frames``-frame crop of a song, pitch shifted by up to ``max_semitones`` (resampling the
+    waveform: pitch and tempo move together, the F0 labels follow); mono stems are panned to stereo."""
+    import soxr
+
+    ratio = 2 ** (rng.uniform(-max_semitones, max_semitones) / 12) if max_semitones > 0 else 1.0
+    n_out = (frames - 1) * HOP + N_FFT
+    n_in = int(np.ceil(n_out * ratio)) + 2
+    start = int(rng.integers(-N_FFT // 2, max(source.samples - n_in + N_FFT // 2, -N_FFT // 2) + 1))
+    spectra = []
+    for stem in (source.voice, source.accompaniment):
+        segment = np.zeros((stem.shape[0], n_in), dtype=np.float32)
+        lo, hi = max(start, 0), min(start + n_in, source.samples)
+        if hi > lo:
+            segment[:, lo - start : hi - start] = stem[:, lo:hi]
+        if ratio != 1.0:
+            segment = soxr.resample(segment.T, SAMPLE_RATE * ratio, SAMPLE_RATE).T
+        wave = np.zeros((stem.shape[0], n_out), dtype=np.float32)
+        wave[:, : min(n_out, segment.shape[1])] = segment[:, :n_out]
+        spectrum = torch.stft(
+            torch.from_numpy(wave), N_FFT, HOP, window=window, center=False, return_complex=True
+        )
+        spectra.append(spectrum[:, :MODEL_BINS])
+    voice, accompaniment = (_pan(s, rng, width) for s, width in zip(spectra, (0.15, 0.6), strict=True))
+    times = (start + ratio * (np.arange(frames) * HOP + N_FFT / 2)) / SAMPLE_RATE
+    f0 = frame_f0(np.clip(times, 0, None), source.label_times, source.label_hz) * ratio
+    return StemCrop(voice, accompaniment, torch.from_numpy(f0.astype(np.float32)))
+
+
+def _pan(spectrum: torch.Tensor, rng: np.random.Generator, width: float) -> torch.Tensor:
+    """A stereo ``(2, bins, frames)`` spectrum: stereo input as it is, mono panned by up to ``width``."""
+    if spectrum.shape[0] == 2:
+        return spectrum
+    angle = (rng.uniform(-width, width) + 1) * np.pi / 4
+    gains = torch.tensor([np.cos(angle), np.sin(angle)], dtype=torch.float32) * np.sqrt(2)
+    return spectrum * gains[:, None, None]
+
+
+class StemSampler:
+    """Random augmented crops of random songs; the two corpora (MIR-1K, demo songs) are drawn with
+    fixed shares and, inside each, songs with chance proportional to their length."""
+
+    def __init__(
+        self,
+        corpora: list[tuple[list[StemSource], float]],
+        frames: int,
+        config: TrainingConfig,
+        seed: int,
+    ) -> None:
+        self.corpora = [(songs, share) for songs, share in corpora if songs and share > 0]
+        shares = np.array([share for _, share in self.corpora])
+        self.share = shares / shares.sum()
+        self.frames = frames
+        self.config = config
+        self.options = StemAugmentation() if config.refiner_augment else None
+        self.rng = np.random.default_rng(seed)
+        self.window = hann_window()
+
+    def crop(self) -> StemCrop:
+        songs, _ = self.corpora[self.rng.choice(len(self.corpora), p=self.share)]
+        lengths = np.array([s.samples for s in songs], dtype=np.float64)
+        source = songs[self.rng.choice(len(songs), p=lengths / lengths.sum())]
+        semitones = self.config.max_semitones if self.options is not None else 0.0
+        crop = cut_stem_crop(source, self.frames, self.rng, max_semitones=semitones, window=self.window)
+        if self.options is not None:
+            crop = augment_stems(crop, self.rng, self.options, bin_hz=SAMPLE_RATE / N_FFT)
+        return crop
+
+
+def refiner_batch(sampler: StemSampler, size: int) -> dict[str, torch.Tensor]:
+    """Magnitudes ``(size, 2, frames, 1024)`` of mixture, voice and accompaniment and the true F0
+    ``(size, frames)`` of ``size`` crops."""
+    crops = [sampler.crop() for _ in range(size)]
+    return {
+        "mixture": torch.stack([c.mixture.abs().transpose(1, 2) for c in crops]),
+        "voice": torch.stack([c.voice.abs().transpose(1, 2) for c in crops]),
+        "accompaniment": torch.stack([c.accompaniment.abs().transpose(1, 2) for c in crops]),
+        "f0_hz": torch.stack([c.f0_hz for c in crops]),
     }
-    for _ in range(size):
-        crop, song, start = sampler.crop(("mixture", "voice", "accompaniment"))
-        for name in ("mixture", "voice", "accompaniment"):
-            batch[name].append(crop.magnitudes[name].expand(2, -1, -1))
-        if sampler.rng.random() < oracle_probability or song.estimate_hz is None or sampler.augmentations:
-            batch["hz"].append(crop.f0_hz)
-            batch["weight"].append(torch.ones_like(crop.f0_hz))
+
+
+#: conditioning of validation crops: the true F0 everywhere, the estimate alone, or no pitch at all
+VALIDATION_CONDITIONS = ("true", "estimate", "none")
+
+
+def training_conditioning(
+    true_hz: torch.Tensor,
+    estimate: tuple[torch.Tensor, torch.Tensor],
+    rng: np.random.Generator,
+    condition: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The F0 and gate a crop is refined with, as users give them: the true F0 (slightly detuned, as
+    a mouse draws it) with gate 1 on every frame (40 % of the crops); the estimate with its confidence
+    as gate (30 %); or the true F0 up to a random frame and the estimate after it (30 %: a partly
+    corrected song). ``condition`` (one of :data:`VALIDATION_CONDITIONS`) forces one kind, undetuned.
+
+    Args:
+        true_hz: ``(batch, frames)``; estimate: ``(hz, confidence)``, each ``(batch, frames)``.
+
+    Returns:
+        ``(hz, gate)``, each ``(batch, frames)``.
+    """
+    estimate_hz, confidence = estimate
+    hz, gate = torch.empty_like(true_hz), torch.empty_like(true_hz)
+    frames = true_hz.shape[1]
+    for row in range(true_hz.shape[0]):
+        guessed_gate = confidence[row] * (estimate_hz[row] > 0)
+        if condition is None:
+            cents = rng.normal(0, 10) + rng.normal(0, 5, frames)
+            drawn = true_hz[row] * torch.from_numpy(2 ** (cents / 1200)).float()
+            mode = rng.random()
+            cut = frames if mode < 0.4 else 0 if mode < 0.7 else int(rng.integers(0, frames + 1))
         else:
-            stop = min(start + sampler.frames, song.frames)
-            hz, weight = torch.zeros(sampler.frames), torch.zeros(sampler.frames)
-            hz[: stop - start] = song.estimate_hz[start:stop]
-            weight[: stop - start] = song.estimate_confidence[start:stop]
-            batch["hz"].append(hz)
-            batch["weight"].append(weight)
-    return {k: torch.stack(v) for k, v in batch.items()}
+            drawn, cut = true_hz[row], frames if condition == "true" else 0
+            guessed_gate = guessed_gate * (condition == "estimate")
+        corrected = torch.arange(frames) < cut
+        hz[row] = torch.where(corrected, drawn, estimate_hz[row])
+        gate[row] = torch.where(corrected, torch.ones(()), guessed_gate)
+    return hz, gate
+
+
+def refiner_loss(
+    model: JointModel,
+    batch: dict[str, torch.Tensor],
+    rng: np.random.Generator,
+    condition: str | None = None,
+) -> torch.Tensor:
+    """L1 between the refined stems' magnitudes and the true ones, per crop relative to its mixture
+    level (the frozen separator and saliency network run without gradients); ``condition`` as in
+    :func:`training_conditioning`."""
+    mixture = batch["mixture"]
+    with torch.no_grad():
+        ratio = model.pretrained_ratio(mixture)
+        salience = model.salience(ratio * mixture).numpy()
+        decoded = [decode_salience(row) for row in salience]
+        estimate = (
+            torch.from_numpy(np.stack([d[0] for d in decoded]).astype(np.float32)),
+            torch.from_numpy(np.clip(np.stack([d[1] for d in decoded]), 0, 1).astype(np.float32)),
+        )
+    hz, gate = training_conditioning(batch["f0_hz"], estimate, rng, condition)
+    refined = ratio + model.refiner(mixture, ratio, hz, gate)
+    error = (refined * mixture - batch["voice"]).abs()
+    error = error + ((1 - refined) * mixture - batch["accompaniment"]).abs()
+    level = mixture.mean(dim=(1, 2, 3)) + 1e-6
+    return (error.mean(dim=(1, 2, 3)) / level).mean()
+
+
+def validate_refiner(model: JointModel, sources: list[StemSource], *, crops: int, frames: int) -> dict:
+    """Mean :func:`refiner_loss` of ``crops`` fixed, unaugmented crops of held-out songs under each of
+    :data:`VALIDATION_CONDITIONS` (``"none"`` is the pretrained separator's loss)."""
+    model.eval()
+    config = TrainingConfig(data="", refiner_augment=False)
+    sampler = StemSampler([(sources, 1.0)], frames, config, seed=12345)
+    batches = [refiner_batch(sampler, 1) for _ in range(crops)]
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        return {
+            condition: float(np.mean([refiner_loss(model, batch, rng, condition) for batch in batches]))
+            for condition in VALIDATION_CONDITIONS
+        }
 
 
 def salience_loss(model: JointModel, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -200,36 +410,15 @@ def salience_loss(model: JointModel, batch: tuple[torch.Tensor, torch.Tensor]) -
     return functional.binary_cross_entropy(model.salience(inputs).clamp(1e-6, 1 - 1e-6), targets)
 
 
-def conditioned_loss(model: JointModel, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    mixture = batch["mixture"]
-    vocals_mask, accompaniment_mask = model.conditioned_masks(mixture, batch["hz"], batch["weight"])
-    ratio = ratio_mask(vocals_mask, accompaniment_mask, mixture)
-    return functional.l1_loss(ratio * mixture, batch["voice"]) + functional.l1_loss(
-        (1 - ratio) * mixture, batch["accompaniment"]
-    )
-
-
 def stage_parameter_groups(model: JointModel, stage: str, lr: float) -> list[dict]:
-    """Optimizer parameter groups of ``stage``; every other parameter is frozen.
-
-    In the conditioned stage the new conditioning weights (which start at zero) learn
-    :data:`CONDITION_LR_FACTOR` times faster than the pretrained layers they feed.
-    """
+    """Optimizer parameter groups of ``stage``: the saliency network or the refiner; every other
+    parameter (the pretrained separator above all) is frozen."""
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    if stage == "salience":
-        groups = [{"params": list(model.salience.parameters()), "lr": lr}]
-    else:
-        fresh, pretrained = [], []
-        for _, net in model.separation_nets():
-            named = dict(net.named_parameters())
-            for name in trainable_names(net):
-                (fresh if name.startswith("condition.") else pretrained).append(named[name])
-        groups = [{"params": fresh, "lr": lr * CONDITION_LR_FACTOR}, {"params": pretrained, "lr": lr}]
-    for group in groups:
-        for parameter in group["params"]:
-            parameter.requires_grad_(True)
-    return groups
+    trained = model.salience if stage == "salience" else model.refiner
+    for parameter in trained.parameters():
+        parameter.requires_grad_(True)
+    return [{"params": list(trained.parameters()), "lr": lr}]
 
 
 class Run:
@@ -283,58 +472,112 @@ def train(
     model = JointModel()
     if (run.folder / "model.safetensors").is_file():
         run.restore(model)
-    if state["stage"] == "done":
-        return model.eval()
-    separator = Separator()
+    elif config.initial_weights:
+        start_from_salience(model, Path(config.initial_weights))
     validation = set(config.validation_singers)
-    training_songs = load_features(
-        Path(config.data), validation, run.folder / "features", separator, include=False
-    )
-    validation_songs = load_features(
-        Path(config.data), validation, run.folder / "features", separator, include=True
-    )
-    for stage in STAGES[STAGES.index(state["stage"]) :]:
+    for stage in STAGES[STAGES.index(state["stage"]) :] if state["stage"] != "done" else ():
         state["stage"] = stage
-        if stage == "conditioned":
-            attach_estimates(model, training_songs)
-        _train_stage(model, stage, config, training_songs, run, state, progress)
-        run.log(stage=stage, seconds=state["seconds"], validation=validate(model, stage, validation_songs))
+        if config.steps(stage) > 0:
+            if stage == "salience":
+                separator = Separator()
+                data = Path(config.data)
+                songs = load_features(data, validation, run.folder / "features", separator, include=False)
+                sampler: object = CropSampler(songs, config.crop_frames, config.augment, _seed(config, state))
+            else:
+                sampler = StemSampler(
+                    [
+                        (mir1k_stem_sources(Path(config.data), validation), 1 - config.demo_share),
+                        (demo_stem_sources(config.demo_seeds, config.demo_seconds), config.demo_share),
+                    ],
+                    config.refiner_crop_frames,
+                    config,
+                    _seed(config, state),
+                )
+            _train_stage(model, stage, config, sampler, run, state, progress)
+            run.log(
+                stage=stage,
+                seconds=state["seconds"],
+                validation=_validation(model, stage, config, run.folder / "features"),
+            )
         state.update(step=0, seconds=0.0)
     state["stage"] = "done"
     run.state_path.write_text(json.dumps(state, indent=2))
     return model.eval()
 
 
+def _validation(model: JointModel, stage: str, config: TrainingConfig, features: Path) -> dict:
+    """Scores on the validation singers after a stage: pitch accuracy of the saliency network, or
+    the refiner's loss on held-out crops (MIR-1K validation singers and demo seeds
+    :data:`VALIDATION_DEMO_SEEDS`)."""
+    import mir_eval
+
+    validation = set(config.validation_singers)
+    if stage == "refiner":
+        held_out = mir1k_stem_sources(Path(config.data), validation, include=True)
+        held_out += demo_stem_sources(VALIDATION_DEMO_SEEDS, config.demo_seconds)
+        return validate_refiner(model, held_out, crops=VALIDATION_CROPS, frames=config.refiner_crop_frames)
+    model.eval()
+    songs = load_features(Path(config.data), validation, features, Separator(), include=True)
+    scores = []
+    for song in songs:
+        vocals = song.magnitudes["vocals_pretrained"].float().unsqueeze(0).expand(2, -1, -1)
+        trajectory = salience_trajectory(song_salience(model.salience, vocals))
+        scores.append(
+            mir_eval.melody.evaluate(trajectory.times, song.f0_hz.numpy(), trajectory.times, trajectory.hz)
+        )
+    return {k: float(np.mean([s[k] for s in scores])) for k in ("Raw Pitch Accuracy", "Overall Accuracy")}
+
+
+def start_from_salience(model: JointModel, path: Path) -> None:
+    """Copy the saliency network of a ``pitch.safetensors`` (of this or an older ipysvs) into ``model``.
+
+    Raises:
+        WeightsError: the file is unreadable or holds no fitting saliency network.
+    """
+    from .errors import WeightsError
+    from .models.joint import read_shipped_state
+
+    prefix = "salience."
+    state = {k.removeprefix(prefix): v for k, v in read_shipped_state(path).items() if k.startswith(prefix)}
+    expected = model.salience.state_dict()
+    if set(state) != set(expected):
+        raise WeightsError(f"{path}: holds no saliency network of this shape")
+    model.salience.load_state_dict(state)
+
+
+def _seed(config: TrainingConfig, state: dict) -> int:
+    """The crop sampler's seed: a resumed run draws new crops, not the ones it already saw."""
+    return config.seed + state["step"] + 7919 * STAGES.index(state["stage"])
+
+
 def _train_stage(
     model: JointModel,
     stage: str,
     config: TrainingConfig,
-    songs: list[SongFeatures],
+    sampler: object,
     run: Run,
     state: dict,
     progress: Callable[[str, int, int, float], None] | None,
 ) -> None:
-    lr = config.salience_lr if stage == "salience" else config.conditioned_lr
+    lr = config.salience_lr if stage == "salience" else config.refiner_lr
     optimizer = torch.optim.Adam(stage_parameter_groups(model, stage, lr))
     if state["step"] > 0 and (run.folder / "optimizer.pt").is_file():
         optimizer.load_state_dict(torch.load(run.folder / "optimizer.pt", weights_only=True))
-    sampler = CropSampler(
-        songs, config.crop_frames, config.augment, config.seed + state["step"] + 7919 * STAGES.index(stage)
-    )
-    # The saliency network learns from scratch: its batch norms normalise with batch statistics.
-    # The pretrained separators keep their running statistics (and no dropout): small batches
-    # fine-tune them stably.
+    # The network that learns from scratch normalises with batch statistics; the frozen pretrained
+    # separator keeps its running statistics and no dropout.
     model.eval()
-    model.salience.train(stage == "salience")
+    trained = model.salience if stage == "salience" else model.refiner
+    trained.train()
+    rng = np.random.default_rng(_seed(config, state) + 1)
     total = config.steps(stage)
     started = time.time() - state["seconds"]
     for step in range(state["step"], total):
+        for group in optimizer.param_groups:  # the last 30 % of the steps at a third of the rate
+            group["lr"] = lr * (LATE_LR_FACTOR if step >= LATE_FRACTION * total else 1.0)
         if stage == "salience":
-            loss = salience_loss(model, salience_batch(sampler, config.salience_batch))
+            loss = salience_loss(model, salience_batch(sampler, config.salience_batch))  # type: ignore[arg-type]
         else:
-            loss = conditioned_loss(
-                model, conditioned_batch(sampler, config.conditioned_batch, config.oracle_probability)
-            )
+            loss = refiner_loss(model, refiner_batch(sampler, config.refiner_batch), rng)  # type: ignore[arg-type]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -345,59 +588,7 @@ def _train_stage(
             run.log(stage=stage, step=step + 1, loss=loss.item(), seconds=state["seconds"])
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == total:
             run.save_checkpoint(model, optimizer, state)
-
-
-def attach_estimates(model: JointModel, songs: list[SongFeatures]) -> None:
-    """Store the saliency network's F0 estimate on every song (the conditioning of stage 2)."""
-    model.eval()
-    for song in songs:
-        vocals = song.magnitudes["vocals_pretrained"].float().unsqueeze(0).expand(2, -1, -1)
-        trajectory = salience_trajectory(song_salience(model.salience, vocals))
-        song.estimate_hz = torch.from_numpy(trajectory.hz.astype(np.float32))
-        song.estimate_confidence = torch.from_numpy(trajectory.confidence)
-
-
-def validate(model: JointModel, stage: str, songs: list[SongFeatures]) -> dict[str, float]:
-    """Validation scores after a stage: pitch accuracy (salience) or masked-magnitude L1 (conditioned)."""
-    import mir_eval
-
-    model.eval()
-    if stage == "salience":
-        scores = []
-        for song in songs:
-            vocals = song.magnitudes["vocals_pretrained"].float().unsqueeze(0).expand(2, -1, -1)
-            trajectory = salience_trajectory(song_salience(model.salience, vocals))
-            scores.append(
-                mir_eval.melody.evaluate(
-                    trajectory.times, song.f0_hz.numpy(), trajectory.times, trajectory.hz
-                )
-            )
-        return {k: float(np.mean([s[k] for s in scores])) for k in ("Raw Pitch Accuracy", "Overall Accuracy")}
-    attach_estimates(model, songs)
-    losses = {"oracle": [], "estimate": [], "silent": []}
-    with torch.no_grad():
-        for song in songs:
-            batch = {k: _song_batch(song.magnitudes[k]) for k in ("mixture", "voice", "accompaniment")}
-            for name, hz, weight in _conditions(song):
-                batch["hz"], batch["weight"] = _pad_frames(hz)[None], _pad_frames(weight)[None]
-                losses[name].append(float(conditioned_loss(model, batch)))
-    return {k: float(np.mean(v)) for k, v in losses.items()}
-
-
-def _song_batch(magnitude: torch.Tensor) -> torch.Tensor:
-    """A whole song's ``(frames, 1024)`` magnitudes as a dual-mono batch ``(1, 2, frames', 1024)``."""
-    return _pad_frames(magnitude.float().T).T.unsqueeze(0).expand(2, -1, -1).unsqueeze(0)
-
-
-def _conditions(song: SongFeatures) -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
-    yield "oracle", song.f0_hz, torch.ones_like(song.f0_hz)
-    yield "estimate", song.estimate_hz, song.estimate_confidence
-    yield "silent", torch.zeros_like(song.f0_hz), torch.zeros_like(song.f0_hz)
-
-
-def _pad_frames(values: torch.Tensor, multiple: int = 64) -> torch.Tensor:
-    """Zero-pad the last dimension (frames) to a multiple of ``multiple``."""
-    return functional.pad(values, (0, -values.shape[-1] % multiple))
+    trained.eval()
 
 
 def _config_dict(config: TrainingConfig) -> dict:

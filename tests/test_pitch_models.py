@@ -57,6 +57,65 @@ def test_untrained_joint_model_is_exactly_the_pretrained_separator(untrained, se
     )
 
 
+def _scrambled(model: JointModel) -> JointModel:
+    """The joint model with random refiner weights (its head included): a refiner trained on anything."""
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for parameter in model.refiner.parameters():
+            parameter.copy_(torch.randn_like(parameter) * 0.3)
+    return model.eval()
+
+
+def test_without_pitch_information_any_refiner_gives_the_pretrained_separation(separator) -> None:
+    model = _scrambled(JointModel())
+    song = demo_song(seconds=4.0, seed=4)
+    hz = np.full(200, 220.0, dtype=np.float32)
+    pretrained = separator.separate_channels(song.mixture, song.sr)
+    silent_gate = ConditionedSeparator(model, hz, np.zeros_like(hz)).separate_channels(song.mixture, song.sr)
+    np.testing.assert_array_equal(silent_gate, pretrained)  # bit for bit, whatever the weights
+    informed = ConditionedSeparator(model, hz, np.ones_like(hz)).separate_channels(song.mixture, song.sr)
+    assert np.abs(informed - pretrained).max() > 1e-3  # the same refiner does act where the gate is open
+
+
+def test_refinement_separator_changes_only_the_informed_frames() -> None:
+    from ipysvs.conditioned import RefinementSeparator
+    from ipysvs.separation import mixture_magnitude
+    from ipysvs.spectral import HOP, N_FFT
+
+    model = _scrambled(JointModel())
+    song = demo_song(seconds=6.0, seed=4)
+    frames = mixture_magnitude(song.mixture, song.sr).shape[1]
+    ratio = torch.full((2, frames, 1024), 0.5)
+    hz = np.full(frames, 220.0, dtype=np.float32)
+    nothing = RefinementSeparator(model, ratio, hz, np.zeros(frames))
+    assert not nothing.has_change()
+    assert not nothing.separate_channels(song.mixture, song.sr).any()
+    gate = np.zeros(frames, dtype=np.float32)
+    gate[100:140] = 1.0
+    change = RefinementSeparator(model, ratio, hz, gate).separate_channels(song.mixture, song.sr)
+    moved = np.flatnonzero(np.abs(change).max(axis=0) > 0)
+    assert moved.size > 0
+    reach = N_FFT // 2  # a frame's inverse STFT reaches half a window either side of its centre
+    assert moved[0] >= 100 * HOP - reach and moved[-1] <= 139 * HOP + reach
+
+
+def test_pitch_gate_trusts_the_user_and_the_estimate_only_as_told(monkeypatch) -> None:
+    from ipysvs import adaptation
+    from ipysvs.f0 import Trajectory
+
+    estimate = Trajectory(
+        np.arange(4) * 0.1, np.array([200.0, 0.0, 210.0, 220.0]), np.array([0.9, 0.05, 0.5, 0.7])
+    )
+    edited = np.array([250.0, 0.0, 210.0, 220.0])
+    informed = np.array([True, True, False, False])
+    monkeypatch.setattr(adaptation, "ESTIMATE_TRUST", {"uncorrected": 0.0, "corrected": 1.0})
+    hz, gate = adaptation.pitch_gate(edited, informed, estimate, corrections=False)
+    np.testing.assert_array_equal(hz, [250.0, 0.0, 210.0, 220.0])
+    np.testing.assert_allclose(gate, [1.0, 1.0, 0.0, 0.0])
+    _, gate = adaptation.pitch_gate(edited, informed, estimate, corrections=True)
+    np.testing.assert_allclose(gate, [1.0, 1.0, 0.5, 0.7])
+
+
 def test_svs_to_f0_trains_the_separator_through_the_pitch_loss() -> None:
     model = SvsToF0(SalienceUNet())
     model(torch.rand(1, 2, 64, 1024) * 5).mean().backward()

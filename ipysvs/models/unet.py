@@ -195,6 +195,10 @@ class UNet(nn.Module):
         ``first_conv_offset`` (shaped like the first convolution's output) is added to it: the
         contribution of conditioning inputs.
         """
+        return torch.sigmoid(self.logits(x, first_conv_offset))
+
+    def logits(self, x: torch.Tensor, first_conv_offset: torch.Tensor | None = None) -> torch.Tensor:
+        """The mask head's output before the sigmoid, ``(batch, out_channels, frames, bins)``."""
         skips = []
         for index, block in enumerate(self.encoder[:-1]):
             conv = block.convolve(x)
@@ -206,8 +210,7 @@ class UNet(nn.Module):
         x = self.encoder[-1].convolve(x)
         for index, block in enumerate(self.decoder):
             x = block(x if index == 0 else torch.cat([skips.pop(), x], dim=1))
-        head = single_channel_conv(x, self.mask_head) if x.shape[1] == 1 else self.mask_head(x)
-        return torch.sigmoid(head)
+        return single_channel_conv(x, self.mask_head) if x.shape[1] == 1 else self.mask_head(x)
 
 
 class SeparationUNet(UNet):

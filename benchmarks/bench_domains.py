@@ -1,0 +1,170 @@
+"""Update DNN across domains: vocal SDR of the pretrained separator and of ``adapt()``, per song.
+
+Two domains, each song opened as a user opens it (``ipysvs.open``) and scored against its true stems:
+
+* **mir1k** -- the MIR-1K validation songs (singers leon, stool, Ani, yifen; the clips of one singer
+  and song joined; 16 kHz mono karaoke);
+* **demo** -- demo songs of ``--seeds`` (``ipysvs.demo.demo_song``, 30 s, 44.1 kHz stereo, exact stems and
+  F0). The refiner trains on seeds 1000 and above (``ipysvs.training.TRAINING_DEMO_SEEDS``); evaluate on
+  seeds below 1000.
+
+Conditions: ``pretrained`` (what ``ipysvs.open`` gives), ``adapt-0`` (``adapt()`` with no corrections),
+``adapt-50`` and ``adapt-100`` (the true F0 of the first 50 % / of every frame given as one stroke,
+then ``adapt()`` with its defaults). Scores: BSS Eval v3 vocal SDR of the whole song (channel average)
+and museval's median over 1 s frames (stereo images), both in dB. The table reports, per domain and
+condition, medians over songs and the median and worst per-song change against ``pretrained``.
+
+Usage:
+    python benchmarks/bench_domains.py [--data ../shared/data/mir1k] [--seeds 0-7] [--per-singer N]
+        [--out benchmarks/results/domains.csv] [--skip-mir1k] [--skip-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+import ipysvs
+from ipysvs.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
+from ipysvs.demo import demo_song
+from ipysvs.evaluation import vocal_sdr
+from ipysvs.experiments import give_true_f0
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mir1k"
+CONDITIONS = {"pretrained": None, "adapt-0": 0, "adapt-50": 50, "adapt-100": 100}
+COLUMNS = ("domain", "name", "condition", "vocal_sdr_v3", "vocal_sdr_museval", "adapt_s")
+
+
+@dataclass(frozen=True)
+class Song:
+    """A song with its true stems: ``(channels, samples)`` float32 at ``sr`` Hz, and its F0 labels."""
+
+    domain: str
+    name: str
+    voice: np.ndarray
+    accompaniment: np.ndarray
+    sr: int
+    labels: Labels
+
+
+def demo_songs(seeds: list[int], seconds: float) -> Iterator[Song]:
+    for seed in seeds:
+        song = demo_song(seconds=seconds, seed=seed)
+        labels = Labels(song.f0_times, song.f0_hz, song.f0_hz > 0)
+        yield Song("demo", f"demo-{seed}", song.vocals, song.accompaniment, song.sr, labels)
+
+
+def mir1k_songs(data: Path, per_singer: int | None) -> Iterator[Song]:
+    counts: dict[str, int] = {}
+    for song in group_songs(read_clips(data, singers=VALIDATION_SINGERS)):
+        counts[song.singer] = counts.get(song.singer, 0) + 1
+        if per_singer is not None and counts[song.singer] > per_singer:
+            continue
+        track = song.load()
+        yield Song("mir1k", track.name, track.voice[None], track.accompaniment[None], track.sr, track.labels)
+
+
+def score_song(song: Song) -> Iterator[dict[str, object]]:
+    """One row per condition: the song opened afresh, corrected, adapted and scored."""
+    mixture = song.voice + song.accompaniment
+    duration = mixture.shape[1] / song.sr
+    for condition, ratio in CONDITIONS.items():
+        session = ipysvs.open(mixture, song.sr, name=song.name, journal=False)
+        seconds = 0.0
+        if ratio is not None:
+            give_true_f0(session, song.labels, duration * ratio / 100)
+            seconds = session.adapt().seconds
+        v3, museval_sdr = vocal_sdr(song.voice, song.accompaniment, session.vocals, song.sr)
+        yield {
+            "domain": song.domain,
+            "name": song.name,
+            "condition": condition,
+            "vocal_sdr_v3": round(v3, 4),
+            "vocal_sdr_museval": round(museval_sdr, 4),
+            "adapt_s": round(seconds, 2),
+        }
+
+
+def summary(rows: list[dict[str, object]]) -> str:
+    """Markdown: per domain and condition, medians over songs and per-song changes vs ``pretrained``."""
+    lines = [
+        "| domain | condition | songs | museval SDR | change: median | change: worst "
+        "| v3 SDR | v3 change: median | v3 change: worst |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for domain in dict.fromkeys(r["domain"] for r in rows):
+        mine = [r for r in rows if r["domain"] == domain]
+        base = {r["name"]: r for r in mine if r["condition"] == "pretrained"}
+        for condition in CONDITIONS:
+            chosen = [r for r in mine if r["condition"] == condition and r["name"] in base]
+            if not chosen:
+                continue
+            cells = [domain, condition, str(len(chosen))]
+            for metric in ("vocal_sdr_museval", "vocal_sdr_v3"):
+                values = [float(r[metric]) for r in chosen]
+                changes = [float(r[metric]) - float(base[r["name"]][metric]) for r in chosen]
+                cells += [
+                    f"{statistics.median(values):.2f}",
+                    f"{statistics.median(changes):+.2f}",
+                    f"{min(changes):+.2f}",
+                ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-7"`` or ``"0,3,5"``."""
+    if "-" in text:
+        first, last = (int(part) for part in text.split("-"))
+        return list(range(first, last + 1))
+    return [int(part) for part in text.split(",")]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MIR-1K layout folder")
+    parser.add_argument("--seeds", type=parse_seeds, default=list(range(8)), help="demo seeds, e.g. 0-7")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each demo song")
+    parser.add_argument("--per-singer", type=int, help="MIR-1K songs per validation singer (default: all)")
+    parser.add_argument("--skip-mir1k", action="store_true")
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "domains.csv")
+    args = parser.parse_args()
+    if not args.skip_mir1k and not (args.data / "index.csv").is_file():
+        print(f"no MIR-1K data at {args.data}: pass --data or --skip-mir1k", file=sys.stderr)
+        return 2
+    songs: list[Iterator[Song]] = []
+    if not args.skip_demo:
+        songs.append(demo_songs(args.seeds, args.seconds))
+    if not args.skip_mir1k:
+        songs.append(mir1k_songs(args.data, args.per_singer))
+    rows: list[dict[str, object]] = []
+    started = time.time()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        for source in songs:
+            for song in source:
+                for row in score_song(song):
+                    rows.append(row)
+                    writer.writerow(row)
+                    handle.flush()
+                print(f"{song.name}: done ({time.time() - started:.0f} s)", file=sys.stderr)
+    print(f"bench_domains, {date.today()}, {time.time() - started:.0f} s, rows in {args.out}\n")
+    print(summary(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

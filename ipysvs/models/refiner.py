@@ -1,0 +1,88 @@
+"""The F0-informed mask refinement: the only part of the separator that reads pitch.
+
+Spleeter's pretrained U-Nets stay frozen and give the vocal ratio mask ``R0`` of every frame. The
+refiner reads the mixture magnitudes, ``R0``, the F0 drawn as a harmonic comb and a per-frame *gate*
+``g`` in ``[0, 1]`` -- how much pitch information that frame carries (1 where the user corrected the
+F0 or deleted it, the estimate's confidence where the estimate is trusted, 0 elsewhere) -- and
+returns a change of the mask::
+
+    R = clip(R0 + g * (sigmoid(logit(R0) + delta) - sigmoid(logit(R0))), 0, 1)
+
+With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it is everywhere
+before training, while ``delta = 0``), so a frame without pitch information is separated exactly as
+the pretrained separator separates it: the pitch input can only add, through the one part trained
+to use it. The crop frames must be a multiple of 64 for the pretrained U-Nets that give ``R0``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..spectral import MODEL_BINS
+from .salience import render_harmonics
+from .unet import UNet
+
+REFINER_WIDTHS = (16, 32, 64, 128)
+REFINER_FINAL_WIDTH = 4
+INPUT_CHANNELS = 6  # log-magnitude x2, pretrained ratio x2, harmonic comb, gate
+RATIO_CLAMP = 1e-4
+LEVEL_EPS = 1e-6
+
+
+class MaskRefiner(nn.Module):
+    """Gated, F0-informed change of a stereo vocal ratio mask.
+
+    A small U-Net (widths :data:`REFINER_WIDTHS`, no dropout) over ``(batch, 6, frames, 1024)`` inputs;
+    its head starts at zero, so an untrained refiner changes nothing even where the gate is open.
+    Frames must be a multiple of 16.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unet = UNet(
+            INPUT_CHANNELS, 2, widths=REFINER_WIDTHS, final_width=REFINER_FINAL_WIDTH, dropout_blocks=0
+        )
+        nn.init.zeros_(self.unet.mask_head.weight)
+        nn.init.zeros_(self.unet.mask_head.bias)
+
+    @property
+    def frame_multiple(self) -> int:
+        """Frames must be a multiple of this."""
+        return self.unet.frame_multiple
+
+    def forward(
+        self, magnitude: torch.Tensor, ratio: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor
+    ) -> torch.Tensor:
+        """The change of the vocal ratio mask.
+
+        Args:
+            magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes (any scale: each example is
+                normalised by its mean level).
+            ratio: ``(batch, 2, frames, 1024)`` the pretrained vocal ratio ``R0`` in ``[0, 1]``.
+            hz: ``(batch, frames)`` F0 in Hz (0 = unvoiced).
+            gate: ``(batch, frames)`` pitch information per frame in ``[0, 1]``.
+
+        Returns:
+            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames whose gate is zero (and
+            everywhere while the head is zero); ``R0 + change`` lies in ``[0, 1]``.
+        """
+        gate = gate.clamp(0, 1).to(ratio.dtype)
+        level = magnitude.mean(dim=(1, 2, 3), keepdim=True) + LEVEL_EPS
+        frames = magnitude.shape[2]
+        inputs = torch.cat(
+            [
+                torch.log1p(magnitude / level),
+                ratio,
+                render_harmonics(hz, torch.ones_like(hz)).to(ratio.dtype),
+                gate[:, None, :, None].expand(-1, 1, frames, MODEL_BINS),
+            ],
+            dim=1,
+        )
+        delta = self.unet.logits(inputs)
+        logit = torch.logit(ratio.clamp(RATIO_CLAMP, 1 - RATIO_CLAMP))
+        moved = gate[:, None, :, None] * (torch.sigmoid(logit + delta) - torch.sigmoid(logit))
+        return (ratio + moved).clamp(0, 1) - ratio
+
+
+__all__ = ["REFINER_WIDTHS", "MaskRefiner"]
