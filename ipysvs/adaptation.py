@@ -39,6 +39,7 @@ from .f0 import Trajectory, salience_target
 from .models.joint import JointModel
 from .models.unet import SeparationUNet
 from .separation import ratio_mask
+from .song_remix import SongRemix
 
 AdaptProgress = Callable[[str, float], None]
 """Called as ``progress(phase, fraction)`` with phase "train", "estimate" or "separate"."""
@@ -49,6 +50,8 @@ ENCODER_BLOCKS = 6
 SILENCE_WEIGHT = 1.0
 DEFAULT_LAYERS = "none"  # Cantisani's loss on the separator is an option: it did not pay (RESULTS.md)
 SEPARATOR_LR_FACTOR = 0.1  # separator layers learn at a tenth of the saliency network's rate
+REMIX_LR_FACTOR = 0.3  # the refiner's rate in the song-remix steps, relative to the saliency network's
+REMIX_WEIGHT = 1.0
 SALIENCE_STEPS, SEPARATOR_STEPS = 15, 8
 CROP_FRAMES = 128
 SALIENCE_BATCH = 4
@@ -128,7 +131,13 @@ class AdaptTargets:
 
 
 def check_options(
-    *, variant: object, layers: object, steps: object, learning_rate: object, silence_weight: object
+    *,
+    variant: object,
+    layers: object,
+    steps: object,
+    learning_rate: object,
+    silence_weight: object,
+    learn_accompaniment: object = True,
 ) -> None:
     """Validate :meth:`~ipysvs.session.Session.adapt`'s options.
 
@@ -142,6 +151,8 @@ def check_options(
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not np.isfinite(value) or value < 0:
             raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not isinstance(learn_accompaniment, bool | np.bool_):
+        raise ParameterError(f"learn_accompaniment must be True or False, got {learn_accompaniment!r}")
 
 
 def check_plan(*, layers: object, steps: object) -> None:
@@ -321,13 +332,15 @@ class SongTensors:
     Attributes:
         vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes.
         mixture_magnitude: ``(2, frames, 1024)`` mixture magnitudes, or None when no step needs them.
-        comb_hz, comb_weight: ``(frames,)`` the F0 conditioning of the F0->SVS separator.
+        comb_hz, comb_weight: ``(frames,)`` the F0 and gate of the F0->SVS refiner.
+        remix: the song's own material for :mod:`~ipysvs.song_remix` steps (None: no such steps).
     """
 
     vocal_magnitude: torch.Tensor
     mixture_magnitude: torch.Tensor | None
     comb_hz: torch.Tensor
     comb_weight: torch.Tensor
+    remix: SongRemix | None = None
 
 
 def fine_tune(
@@ -363,6 +376,9 @@ def fine_tune(
     groups = [{"params": salience_parameters, "lr": learning_rate}]
     if uses_separator:
         groups.append({"params": separator_parameters, "lr": learning_rate * SEPARATOR_LR_FACTOR})
+    remix = song.remix if variant == "f0-svs" else None
+    if remix is not None:
+        groups.append({"params": list(model.refiner.parameters()), "lr": learning_rate * REMIX_LR_FACTOR})
     parameters = [p for group in groups for p in group["params"]]
     optimizer = torch.optim.Adam([g for g in groups if g["params"]])
     batch = SEPARATOR_BATCH if uses_separator else SALIENCE_BATCH
@@ -378,6 +394,8 @@ def fine_tune(
                 loss = loss + f0_loss(
                     model.salience(inputs), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
                 )
+            if remix is not None:
+                loss = loss + REMIX_WEIGHT * remix.loss(model, plan.rng)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

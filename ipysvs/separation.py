@@ -294,8 +294,8 @@ def separate(
     return default_separator().separate(audio, sr, progress=progress)
 
 
-def mixture_magnitude(samples: np.ndarray, sr: int) -> torch.Tensor:
-    """The U-Nets' input for a whole song: ``(2, frames, 1024)`` magnitudes of its first stereo pair.
+def mixture_spectrum(samples: np.ndarray, sr: int) -> torch.Tensor:
+    """The STFT of a whole song's first stereo pair on the U-Nets' grid: ``(2, frames, 1024)`` complex64.
 
     Args:
         samples: ``(channels, samples)`` float32 audio (a lone channel is used as dual mono).
@@ -304,4 +304,10 @@ def mixture_magnitude(samples: np.ndarray, sr: int) -> torch.Tensor:
     pair = samples[:2] if samples.shape[0] >= 2 else np.repeat(samples[:1], 2, axis=0)
     stereo = torch.from_numpy(np.ascontiguousarray(audio_io.resample(pair, sr, SAMPLE_RATE)))
     spectrum = stft_frames(stereo, 0, frame_count(stereo.shape[1]), hann_window())
-    return spectrum[:, :MODEL_BINS].abs().transpose(1, 2).contiguous()
+    return spectrum[:, :MODEL_BINS].transpose(1, 2).contiguous()
+
+
+def mixture_magnitude(samples: np.ndarray, sr: int) -> torch.Tensor:
+    """The U-Nets' input for a whole song: ``(2, frames, 1024)`` magnitudes of its first stereo pair
+    (see :func:`mixture_spectrum`)."""
+    return mixture_spectrum(samples, sr).abs()

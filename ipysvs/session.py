@@ -64,7 +64,8 @@ from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
 from .models.joint import STEMS as SEPARATOR_STEMS
 from .models.unet import SeparationUNet
 from .pitch import salience_trajectory, song_salience
-from .separation import Separator, VocalFrames, default_separator, mixture_magnitude
+from .separation import Separator, VocalFrames, default_separator, mixture_magnitude, mixture_spectrum
+from .song_remix import SongRemix
 
 ANALYSIS_VERSION = "1"
 SESSION_FORMAT = "ipysvs-session-1"
@@ -319,6 +320,7 @@ class Session:
         region: Region = "up-to-last",
         learning_rate: float = 3e-4,
         silence_weight: float = SILENCE_WEIGHT,
+        learn_accompaniment: bool = True,
         progress: AdaptProgress | None = None,
     ) -> AdaptReport:
         """Fine-tune the per-song model on the corrections, re-estimate the F0, re-separate.
@@ -341,6 +343,9 @@ class Session:
             learning_rate: Adam's learning rate of the saliency network (separator layers: a tenth).
             silence_weight: Cantisani's lambda on the vocals where nobody sings (0 = reconstruction
                 only).
+            learn_accompaniment: F0->SVS: where the edits show that nobody sings (deletions, silent
+                marks, long unvoiced runs of corrected F0), also train the refiner on remixes of this
+                song's own accompaniment and corrected voice (:mod:`ipysvs.song_remix`).
             progress: ``progress(phase, fraction)`` with phase "train", "estimate", "separate".
 
         Returns:
@@ -356,6 +361,7 @@ class Session:
             steps=steps,
             learning_rate=learning_rate,
             silence_weight=silence_weight,
+            learn_accompaniment=learn_accompaniment,
         )
         edited_hz, corrected = self._edited()
         targets = AdaptTargets(edited_hz, training_frames(corrected, region, self.frame_times), self.activity)
@@ -370,7 +376,13 @@ class Session:
             losses, epochs = fine_tune(
                 model,
                 plain,
-                self._training_song(edited_hz, corrected, uses_separator),
+                self._training_song(
+                    model,
+                    edited_hz,
+                    corrected,
+                    uses_separator,
+                    remix=bool(learn_accompaniment) and variant == "f0-svs",
+                ),
                 targets,
                 variant=variant,
                 layers=layers,
@@ -421,16 +433,33 @@ class Session:
         return self._plain
 
     def _training_song(
-        self, edited_hz: np.ndarray, corrected: np.ndarray, needs_mixture: bool
+        self,
+        model: JointModel,
+        edited_hz: np.ndarray,
+        corrected: np.ndarray,
+        needs_mixture: bool,
+        *,
+        remix: bool,
     ) -> SongTensors:
-        """The song as the training loop reads it (the mixture magnitudes only when needed)."""
+        """The song as the training loop reads it (the mixture only when needed)."""
         hz, gate = self._conditioning(edited_hz, corrected, self._estimate, corrections=bool(corrected.any()))
+        spectrum = mixture_spectrum(self._samples, self.sr) if needs_mixture or remix else None
+        song_remix = None
+        if remix and spectrum is not None:
+            ratio = self._pretrained_ratio(spectrum.abs())
+            song_remix = SongRemix.prepare(model, spectrum, ratio, edited_hz, corrected, self.activity)
         return SongTensors(
             vocal_magnitude=self._analysis.vocal_magnitude,
-            mixture_magnitude=mixture_magnitude(self._samples, self.sr) if needs_mixture else None,
+            mixture_magnitude=spectrum.abs() if needs_mixture and spectrum is not None else None,
             comb_hz=torch.from_numpy(hz.astype(np.float32)),
             comb_weight=torch.from_numpy(gate.astype(np.float32)),
+            remix=song_remix,
         )
+
+    def _pretrained_ratio(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """``(2, frames, 1024)`` the pretrained separator's vocal ratio of every frame, from the vocal
+        magnitudes of the first separation and the mixture ``magnitude``."""
+        return (self._analysis.vocal_magnitude / magnitude.clamp_min(1e-8)).clamp(0, 1)
 
     def _conditioning(
         self, edited_hz: np.ndarray, corrected: np.ndarray, estimate: Trajectory, *, corrections: bool
@@ -472,8 +501,8 @@ class Session:
                 estimate,
             )
         # the pretrained separation stays; only what the pitch adds is separated
-        ratio = self._analysis.vocal_magnitude / mixture_magnitude(self._samples, self.sr).clamp_min(1e-8)
-        refinement = RefinementSeparator(model, ratio.clamp(0, 1), hz, gate)
+        ratio = self._pretrained_ratio(mixture_magnitude(self._samples, self.sr))
+        refinement = RefinementSeparator(model, ratio, hz, gate)
         vocals = self._analysis.vocals
         if refinement.has_change():
             vocals = vocals + refinement.separate_channels(self._samples, self.sr, progress=report_progress)

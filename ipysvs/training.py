@@ -37,6 +37,7 @@ from .datasets import VALIDATION_SINGERS, Track, group_songs, read_clips
 from .errors import ParameterError
 from .f0 import decode_salience, frame_f0, salience_target
 from .models.joint import JointModel
+from .models.refiner import stem_l1
 from .pitch import salience_trajectory, song_salience
 from .separation import Separator
 from .spectral import HOP, MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
@@ -384,10 +385,7 @@ def refiner_loss(
         )
     hz, gate = training_conditioning(batch["f0_hz"], estimate, rng, condition)
     refined = ratio + model.refiner(mixture, ratio, hz, gate)
-    error = (refined * mixture - batch["voice"]).abs()
-    error = error + ((1 - refined) * mixture - batch["accompaniment"]).abs()
-    level = mixture.mean(dim=(1, 2, 3)) + 1e-6
-    return (error.mean(dim=(1, 2, 3)) / level).mean()
+    return stem_l1(refined, mixture, batch["voice"], batch["accompaniment"])
 
 
 def validate_refiner(model: JointModel, sources: list[StemSource], *, crops: int, frames: int) -> dict:

@@ -73,3 +73,48 @@ def test_training_regions() -> None:
     for bad in ("after", [(1.0, 0.5)], [(0.0, float("nan"))], [1.0, 2.0], []):
         with pytest.raises(ParameterError, match="region"):
             training_frames(corrected, bad, times)
+
+
+def test_pure_accompaniment_needs_a_long_unvoiced_run_or_a_silent_mark() -> None:
+    from ipysvs.song_remix import pure_accompaniment
+
+    frames = 60
+    hz = np.full(frames, 220.0)
+    hz[5:8] = 0  # a consonant-length gap (70 ms): someone may be singing
+    hz[20:40] = 0  # 0.46 s of no pitch: nobody sings
+    corrected = np.zeros(frames, dtype=bool)
+    corrected[:45] = True
+    activity = np.zeros(frames, dtype=np.int8)
+    activity[50:52] = -1  # marked silent
+    silent = pure_accompaniment(hz, corrected, activity)
+    assert not silent[5:8].any() and silent[20:40].all() and silent[50:52].all()
+    assert silent.sum() == 22
+    hz[45:60] = 0  # unvoiced, but nobody checked those frames
+    assert pure_accompaniment(hz, corrected, activity).sum() == 22
+
+
+def test_adapt_learns_the_songs_accompaniment_only_where_nobody_sings(monkeypatch) -> None:
+    import ipysvs
+    from ipysvs.demo import demo_song
+
+    song = demo_song(seconds=8.0, seed=6)
+    session = ipysvs.open(song.mixture, song.sr, journal=False)
+    truth = np.interp(session.frame_times, song.f0_times, song.f0_hz)
+    truth[np.interp(session.frame_times, song.f0_times, (song.f0_hz > 0).astype(float)) < 0.5] = 0
+    session.draw(session.frame_times, truth)
+    session.unvoice(0.0, 1.0)  # nobody sings here, for sure
+    refiner = {k: v.clone() for k, v in session.model.refiner.state_dict().items()}
+    separator = {k: v.clone() for k, v in session.model.vocals.state_dict().items()}
+
+    plain = ipysvs.open(song.mixture, song.sr, journal=False)
+    plain.draw(plain.frame_times, truth)
+    plain.unvoice(0.0, 1.0)
+    plain.adapt(steps=2, learn_accompaniment=False)
+    assert all(torch.equal(v, refiner[k]) for k, v in plain.model.refiner.state_dict().items())
+
+    session.adapt(steps=2)
+    moved = [k for k, v in session.model.refiner.state_dict().items() if not torch.equal(v, refiner[k])]
+    assert moved  # the refiner learnt from this song's remixes
+    assert all(torch.equal(v, separator[k]) for k, v in session.model.vocals.state_dict().items())
+    with pytest.raises(ParameterError, match="learn_accompaniment"):
+        session.adapt(learn_accompaniment="yes")

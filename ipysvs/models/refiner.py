@@ -85,4 +85,19 @@ class MaskRefiner(nn.Module):
         return (ratio + moved).clamp(0, 1) - ratio
 
 
-__all__ = ["REFINER_WIDTHS", "MaskRefiner"]
+def stem_l1(
+    ratio: torch.Tensor, mixture: torch.Tensor, voice: torch.Tensor, accompaniment: torch.Tensor
+) -> torch.Tensor:
+    """The refiner's loss: L1 between ratio-masked mixture magnitudes and the true stems' magnitudes,
+    each example relative to its mixture's mean level, averaged over the batch.
+
+    Args:
+        ratio: ``(batch, 2, frames, 1024)`` vocal ratio mask.
+        mixture, voice, accompaniment: magnitudes of the same shape.
+    """
+    error = (ratio * mixture - voice).abs() + ((1 - ratio) * mixture - accompaniment).abs()
+    level = mixture.mean(dim=(1, 2, 3)) + LEVEL_EPS
+    return (error.mean(dim=(1, 2, 3)) / level).mean()
+
+
+__all__ = ["REFINER_WIDTHS", "MaskRefiner", "stem_l1"]
