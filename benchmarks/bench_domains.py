@@ -16,7 +16,8 @@ condition, medians over songs and the median and worst per-song change against `
 
 Usage:
     python benchmarks/bench_domains.py [--data ../shared/data/mir1k] [--seeds 0-7] [--per-singer N]
-        [--out benchmarks/results/domains.csv] [--skip-mir1k] [--skip-demo]
+        [--out benchmarks/results/domains.csv] [--skip-mir1k] [--skip-demo] [--conditions ...]
+        [--no-learn-accompaniment] [--trust-uncorrected X] [--trust-corrected Y]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 import ipysvs
+from ipysvs import adaptation
 from ipysvs.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
 from ipysvs.demo import demo_song
 from ipysvs.evaluation import vocal_sdr
@@ -74,16 +76,17 @@ def mir1k_songs(data: Path, per_singer: int | None) -> Iterator[Song]:
         yield Song("mir1k", track.name, track.voice[None], track.accompaniment[None], track.sr, track.labels)
 
 
-def score_song(song: Song) -> Iterator[dict[str, object]]:
-    """One row per condition: the song opened afresh, corrected, adapted and scored."""
+def score_song(song: Song, conditions: list[str], options: dict[str, object]) -> Iterator[dict[str, object]]:
+    """One row per condition: the song opened afresh, corrected, adapted (with ``options``) and scored."""
     mixture = song.voice + song.accompaniment
     duration = mixture.shape[1] / song.sr
-    for condition, ratio in CONDITIONS.items():
+    for condition in conditions:
+        ratio = CONDITIONS[condition]
         session = ipysvs.open(mixture, song.sr, name=song.name, journal=False)
         seconds = 0.0
         if ratio is not None:
             give_true_f0(session, song.labels, duration * ratio / 100)
-            seconds = session.adapt().seconds
+            seconds = session.adapt(**options).seconds
         v3, museval_sdr = vocal_sdr(song.voice, song.accompaniment, session.vocals, song.sr)
         yield {
             "domain": song.domain,
@@ -139,7 +142,26 @@ def main() -> int:
     parser.add_argument("--skip-mir1k", action="store_true")
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "domains.csv")
+    parser.add_argument(
+        "--conditions",
+        type=lambda text: text.split(","),
+        default=list(CONDITIONS),
+        help="e.g. pretrained,adapt-100",
+    )
+    parser.add_argument(
+        "--no-learn-accompaniment", action="store_true", help="adapt(learn_accompaniment=False)"
+    )
+    parser.add_argument("--trust-uncorrected", type=float, help="override ESTIMATE_TRUST['uncorrected']")
+    parser.add_argument("--trust-corrected", type=float, help="override ESTIMATE_TRUST['corrected']")
     args = parser.parse_args()
+    unknown = [c for c in args.conditions if c not in CONDITIONS]
+    if unknown or "pretrained" not in args.conditions:
+        print(f"--conditions: choose from {', '.join(CONDITIONS)}, pretrained included", file=sys.stderr)
+        return 2
+    for key, value in (("uncorrected", args.trust_uncorrected), ("corrected", args.trust_corrected)):
+        if value is not None:
+            adaptation.ESTIMATE_TRUST[key] = value
+    options = {"learn_accompaniment": not args.no_learn_accompaniment}
     if not args.skip_mir1k and not (args.data / "index.csv").is_file():
         print(f"no MIR-1K data at {args.data}: pass --data or --skip-mir1k", file=sys.stderr)
         return 2
@@ -156,12 +178,13 @@ def main() -> int:
         writer.writeheader()
         for source in songs:
             for song in source:
-                for row in score_song(song):
+                for row in score_song(song, args.conditions, options):
                     rows.append(row)
                     writer.writerow(row)
                     handle.flush()
                 print(f"{song.name}: done ({time.time() - started:.0f} s)", file=sys.stderr)
-    print(f"bench_domains, {date.today()}, {time.time() - started:.0f} s, rows in {args.out}\n")
+    settings = f"ESTIMATE_TRUST={adaptation.ESTIMATE_TRUST}, {options}"
+    print(f"bench_domains, {date.today()}, {time.time() - started:.0f} s, {settings}, rows in {args.out}\n")
     print(summary(rows))
     return 0
 

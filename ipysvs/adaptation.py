@@ -48,7 +48,10 @@ VARIANTS = ("f0-svs", "svs-f0")
 REGIONS = ("up-to-last", "corrected")
 ENCODER_BLOCKS = 6
 SILENCE_WEIGHT = 1.0
-DEFAULT_LAYERS = "none"  # Cantisani's loss on the separator is an option: it did not pay (RESULTS.md)
+#: the separator layers a loss trains when it trains the separator: SVS->F0's pitch loss always,
+#: Cantisani's activity loss in F0->SVS only when asked for (by default F0->SVS retrains no separator
+#: layer: that loss did not pay, benchmarks/RESULTS.md)
+SEPARATOR_LAYERS = "from:3"
 SEPARATOR_LR_FACTOR = 0.1  # separator layers learn at a tenth of the saliency network's rate
 REMIX_LR_FACTOR = 0.3  # the refiner's rate in the song-remix steps, relative to the saliency network's
 REMIX_WEIGHT = 1.0
@@ -153,6 +156,12 @@ def check_options(
             raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if not isinstance(learn_accompaniment, bool | np.bool_):
         raise ParameterError(f"learn_accompaniment must be True or False, got {learn_accompaniment!r}")
+
+
+def default_layers(variant: str) -> str:
+    """The layer plan of ``variant`` when the caller gives none: ``"none"`` for F0->SVS,
+    :data:`SEPARATOR_LAYERS` for SVS->F0."""
+    return "none" if variant == "f0-svs" else SEPARATOR_LAYERS
 
 
 def check_plan(*, layers: object, steps: object) -> None:

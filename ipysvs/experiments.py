@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .adaptation import DEFAULT_LAYERS, SILENCE_WEIGHT
+from .adaptation import SEPARATOR_LAYERS, SILENCE_WEIGHT
 from .datasets import Labels, Track
 from .errors import ParameterError
 from .evaluation import SeparationScores, melody_scores, score_mixture, score_separation
@@ -93,7 +93,7 @@ def simulate_track(
     ratios: Sequence[int] = RATIOS,
     variants: Sequence[str] = VARIANTS,
     steps: int | None = None,
-    layers: str = DEFAULT_LAYERS,
+    layers: str | None = None,
     skip: Callable[[str, int], bool] = lambda variant, ratio: False,
 ) -> Iterable[SimulationRow]:
     """Yield the rows of one song: every ``variant`` at every ``ratio`` (unless ``skip(variant, ratio)``).
@@ -137,7 +137,7 @@ def simulate_track(
 
 
 def _simulate_condition(
-    session: Session, labels: Labels, variant: str, cut_s: float, *, steps: int | None, layers: str
+    session: Session, labels: Labels, variant: str, cut_s: float, *, steps: int | None, layers: str | None
 ) -> tuple[float, int]:
     """Give the corrections of ``variant`` up to ``cut_s`` and adapt; returns (seconds, steps)."""
     if variant == "svs":
@@ -151,7 +151,9 @@ def _simulate_condition(
         return report.seconds, report.steps
     mark_true_activity(session, labels, cut_s)
     silence = SILENCE_WEIGHT if variant == "activity" else 0.0
-    report = session.adapt(variant="f0-svs", steps=steps, layers=layers, silence_weight=silence)
+    # Cantisani's comparison trains separator layers: the plan given, or SVS->F0's
+    plan = layers or SEPARATOR_LAYERS
+    report = session.adapt(variant="f0-svs", steps=steps, layers=plan, silence_weight=silence)
     return report.seconds, report.steps
 
 

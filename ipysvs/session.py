@@ -27,7 +27,6 @@ import torch
 
 from . import audio as audio_io
 from .adaptation import (
-    DEFAULT_LAYERS,
     SILENCE_WEIGHT,
     AdaptProgress,
     AdaptReport,
@@ -36,6 +35,7 @@ from .adaptation import (
     SongTensors,
     changed_frames,
     check_options,
+    default_layers,
     default_steps,
     fine_tune,
     pitch_gate,
@@ -315,7 +315,7 @@ class Session:
         self,
         *,
         variant: str = "f0-svs",
-        layers: str = DEFAULT_LAYERS,
+        layers: str | None = None,
         steps: int | None = None,
         region: Region = "up-to-last",
         learning_rate: float = 3e-4,
@@ -335,7 +335,8 @@ class Session:
                 the estimated F0) or ``"svs-f0"`` (the pitch loss trains the separator through the
                 saliency network reading its output).
             layers: which separator layers the activity loss (and, in SVS->F0, the pitch loss) trains:
-                ``"none"``, ``"decoder"``, ``"all"`` or ``"from:K"`` (encoder blocks K..5).
+                ``"none"``, ``"decoder"``, ``"all"`` or ``"from:K"`` (encoder blocks K..5). Default:
+                ``"none"`` for F0->SVS (the separator is never retrained), ``"from:3"`` for SVS->F0.
             steps: optimisation steps (default 15 for F0->SVS, 8 when the separator trains).
             region: frames the F0 loss sees: ``"up-to-last"`` (the paper: every frame up to the
                 last corrected one), ``"corrected"`` (only corrected frames) or spans
@@ -355,6 +356,7 @@ class Session:
             ParameterError: bad arguments, or SVS->F0 with nothing corrected.
         """
         started = time.perf_counter()
+        layers = default_layers(variant) if layers is None and variant in ("f0-svs", "svs-f0") else layers
         check_options(
             variant=variant,
             layers=layers,

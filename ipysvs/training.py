@@ -56,8 +56,8 @@ VALIDATION_CROPS = 32
 class TrainingConfig:
     """Everything that defines a training run (saved in the run folder and in the shipped weights).
 
-    ``initial_weights`` (a ``pitch.safetensors``) starts from trained saliency weights, so that
-    ``salience_steps=0`` trains the refiner alone.
+    ``initial_weights`` (a ``pitch.safetensors``) starts from trained networks (see :func:`start_from`),
+    so that ``salience_steps=0`` trains the refiner alone.
     """
 
     data: str
@@ -92,14 +92,11 @@ class SongFeatures:
         name: ``<singer>_<song>``.
         magnitudes: each of :data:`FEATURE_NAMES` -> ``(frames, 1024)`` float16.
         f0_hz: ``(frames,)`` float32 true F0 (0 = unvoiced).
-        estimate_hz, estimate_confidence: ``(frames,)`` stage-1 F0 estimate (after stage 1).
     """
 
     name: str
     magnitudes: dict[str, torch.Tensor]
     f0_hz: torch.Tensor
-    estimate_hz: torch.Tensor | None = None
-    estimate_confidence: torch.Tensor | None = None
 
     @property
     def frames(self) -> int:
@@ -168,7 +165,7 @@ class CropSampler:
         lengths = np.array([s.frames for s in songs], dtype=np.float64)
         self.chance = lengths / lengths.sum()
 
-    def crop(self, names: tuple[str, ...], *, with_estimate: bool = False) -> tuple[Crop, SongFeatures, int]:
+    def crop(self, names: tuple[str, ...]) -> tuple[Crop, SongFeatures, int]:
         """One crop of the named magnitudes, as ``(1, frames, 1024)`` float32 (zero past the song)."""
         song = self.songs[self.rng.choice(len(self.songs), p=self.chance)]
         start = int(self.rng.integers(0, max(song.frames - self.frames, 0) + 1))
@@ -471,7 +468,7 @@ def train(
     if (run.folder / "model.safetensors").is_file():
         run.restore(model)
     elif config.initial_weights:
-        start_from_salience(model, Path(config.initial_weights))
+        start_from(model, Path(config.initial_weights))
     validation = set(config.validation_singers)
     for stage in STAGES[STAGES.index(state["stage"]) :] if state["stage"] != "done" else ():
         state["stage"] = stage
@@ -526,21 +523,26 @@ def _validation(model: JointModel, stage: str, config: TrainingConfig, features:
     return {k: float(np.mean([s[k] for s in scores])) for k in ("Raw Pitch Accuracy", "Overall Accuracy")}
 
 
-def start_from_salience(model: JointModel, path: Path) -> None:
-    """Copy the saliency network of a ``pitch.safetensors`` (of this or an older ipysvs) into ``model``.
+def start_from(model: JointModel, path: Path) -> None:
+    """Copy the trained networks of a ``pitch.safetensors`` into ``model``: its saliency network, and
+    its refiner when the file has one (an older ipysvs' file has a saliency network only).
 
     Raises:
-        WeightsError: the file is unreadable or holds no fitting saliency network.
+        WeightsError: the file is unreadable or holds no fitting saliency network or refiner.
     """
     from .errors import WeightsError
     from .models.joint import read_shipped_state
 
-    prefix = "salience."
-    state = {k.removeprefix(prefix): v for k, v in read_shipped_state(path).items() if k.startswith(prefix)}
-    expected = model.salience.state_dict()
-    if set(state) != set(expected):
-        raise WeightsError(f"{path}: holds no saliency network of this shape")
-    model.salience.load_state_dict(state)
+    state = read_shipped_state(path)
+    for part in ("salience", "refiner"):
+        prefix = f"{part}."
+        tensors = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        network = getattr(model, part)
+        if not tensors and part == "refiner":
+            continue
+        if set(tensors) != set(network.state_dict()):
+            raise WeightsError(f"{path}: holds no {part} network of this shape")
+        network.load_state_dict(tensors)
 
 
 def _seed(config: TrainingConfig, state: dict) -> int:

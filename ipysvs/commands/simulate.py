@@ -65,11 +65,11 @@ def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = _
     Raises:
         IpysvsError: bad ratios, variants or data folder (printed by the CLI as one line).
     """
-    from ..adaptation import DEFAULT_LAYERS, check_plan
+    from ..adaptation import check_plan
 
     ratios, variants = parse_ratios(args.ratios), parse_variants(args.variants)
-    layers = args.layers or DEFAULT_LAYERS
-    check_plan(layers=layers, steps=args.steps)
+    layers = args.layers
+    check_plan(layers=layers or "none", steps=args.steps)
     clips = read_clips(args.data, singers=args.singers or None)
     tracks = group_songs(clips) if args.unit == "song" else clips
     tracks = first_per_singer(tracks, args.per_singer)

@@ -16,6 +16,7 @@ def train_command(args: argparse.Namespace) -> int:
         data=str(args.data),
         salience_steps=args.salience_steps,
         refiner_steps=args.refiner_steps,
+        refiner_lr=args.refiner_lr,
         augment=tuple(args.augment),
         initial_weights=str(args.initial_weights or ""),
         seed=args.seed,
@@ -55,11 +56,12 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     defaults = TrainingConfig(data="")
     parser.add_argument("--salience-steps", type=int, default=defaults.salience_steps)
     parser.add_argument("--refiner-steps", type=int, default=defaults.refiner_steps)
+    parser.add_argument("--refiner-lr", type=float, default=defaults.refiner_lr)
     parser.add_argument(
         "--initial-weights",
         type=Path,
-        help="start from the saliency network of this pitch.safetensors "
-        "(with --salience-steps 0: train the refiner alone)",
+        help="start from the networks of this pitch.safetensors: its saliency network and, if it has one, "
+        "its refiner (with --salience-steps 0: train the refiner alone)",
     )
     parser.add_argument(
         "--augment", nargs="*", default=[], choices=sorted(AUGMENTATIONS), help="Prétet's augmentations"
