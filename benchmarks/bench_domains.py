@@ -17,7 +17,7 @@ condition, medians over songs and the median and worst per-song change against `
 Usage:
     python benchmarks/bench_domains.py [--data ../shared/data/mir1k] [--seeds 0-7] [--per-singer N]
         [--out benchmarks/results/domains.csv] [--skip-mir1k] [--skip-demo] [--conditions ...]
-        [--no-learn-accompaniment] [--trust-uncorrected X] [--trust-corrected Y]
+        [--learn-accompaniment] [--trust-uncorrected X] [--trust-corrected Y]
 """
 
 from __future__ import annotations
@@ -148,9 +148,7 @@ def main() -> int:
         default=list(CONDITIONS),
         help="e.g. pretrained,adapt-100",
     )
-    parser.add_argument(
-        "--no-learn-accompaniment", action="store_true", help="adapt(learn_accompaniment=False)"
-    )
+    parser.add_argument("--learn-accompaniment", action="store_true", help="adapt(learn_accompaniment=True)")
     parser.add_argument("--trust-uncorrected", type=float, help="override ESTIMATE_TRUST['uncorrected']")
     parser.add_argument("--trust-corrected", type=float, help="override ESTIMATE_TRUST['corrected']")
     args = parser.parse_args()
@@ -161,7 +159,7 @@ def main() -> int:
     for key, value in (("uncorrected", args.trust_uncorrected), ("corrected", args.trust_corrected)):
         if value is not None:
             adaptation.ESTIMATE_TRUST[key] = value
-    options = {"learn_accompaniment": not args.no_learn_accompaniment}
+    options = {"learn_accompaniment": args.learn_accompaniment}
     if not args.skip_mir1k and not (args.data / "index.csv").is_file():
         print(f"no MIR-1K data at {args.data}: pass --data or --skip-mir1k", file=sys.stderr)
         return 2

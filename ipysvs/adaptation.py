@@ -140,7 +140,7 @@ def check_options(
     steps: object,
     learning_rate: object,
     silence_weight: object,
-    learn_accompaniment: object = True,
+    learn_accompaniment: object = False,
 ) -> None:
     """Validate :meth:`~ipysvs.session.Session.adapt`'s options.
 

@@ -320,7 +320,7 @@ class Session:
         region: Region = "up-to-last",
         learning_rate: float = 3e-4,
         silence_weight: float = SILENCE_WEIGHT,
-        learn_accompaniment: bool = True,
+        learn_accompaniment: bool = False,
         progress: AdaptProgress | None = None,
     ) -> AdaptReport:
         """Fine-tune the per-song model on the corrections, re-estimate the F0, re-separate.
@@ -346,7 +346,9 @@ class Session:
                 only).
             learn_accompaniment: F0->SVS: where the edits show that nobody sings (deletions, silent
                 marks, long unvoiced runs of corrected F0), also train the refiner on remixes of this
-                song's own accompaniment and corrected voice (:mod:`ipysvs.song_remix`).
+                song's own accompaniment and corrected voice (:mod:`ipysvs.song_remix`). Off by
+                default: it did not pay in our measurements and doubles the training time
+                (``benchmarks/RESULTS.md``, section 7).
             progress: ``progress(phase, fraction)`` with phase "train", "estimate", "separate".
 
         Returns:
@@ -818,10 +820,11 @@ def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> S
                 return _analysis_from_arrays(saved, samples)
         except (OSError, KeyError, ValueError):
             pass  # a damaged cache entry is recomputed
-    analysis = analyse(samples, sr)
-    arrays = _analysis_arrays(analysis)
+    arrays = _analysis_arrays(analyse(samples, sr))
     write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
-    return analysis
+    # what the cache holds, not the fresh analysis: a song opened now and reopened later (or restored
+    # after a crash) adapts to the same model and the same vocals
+    return _analysis_from_arrays(arrays, samples)
 
 
 def _analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:

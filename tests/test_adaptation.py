@@ -109,10 +109,10 @@ def test_adapt_learns_the_songs_accompaniment_only_where_nobody_sings(monkeypatc
     plain = ipysvs.open(song.mixture, song.sr, journal=False)
     plain.draw(plain.frame_times, truth)
     plain.unvoice(0.0, 1.0)
-    plain.adapt(steps=2, learn_accompaniment=False)
+    plain.adapt(steps=2)  # the default: the refiner does not train
     assert all(torch.equal(v, refiner[k]) for k, v in plain.model.refiner.state_dict().items())
 
-    session.adapt(steps=2)
+    session.adapt(steps=2, learn_accompaniment=True)
     moved = [k for k, v in session.model.refiner.state_dict().items() if not torch.equal(v, refiner[k])]
     assert moved  # the refiner learnt from this song's remixes
     assert all(torch.equal(v, separator[k]) for k, v in session.model.vocals.state_dict().items())
