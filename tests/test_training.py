@@ -39,21 +39,24 @@ def tiny_mir1k(tmp_path_factory):
     return root
 
 
-@pytest.mark.slow
-def test_training_runs_checkpoints_resumes_and_exports(tiny_mir1k, tmp_path) -> None:
-    config = TrainingConfig(
-        data=str(tiny_mir1k),
-        salience_steps=2,
-        refiner_steps=2,
+def tiny_config(data, **steps: object) -> TrainingConfig:
+    """A training run small enough for a test, on the tiny MIR-1K folder (singer leon validates)."""
+    return TrainingConfig(
+        data=str(data),
         salience_batch=2,
         refiner_batch=1,
         crop_frames=64,
         refiner_crop_frames=64,
         demo_seeds=(1000,),
         demo_seconds=4.0,
-        checkpoint_every=1,
         validation_singers=("leon",),
+        **steps,
     )
+
+
+@pytest.mark.slow
+def test_training_runs_checkpoints_resumes_and_exports(tiny_mir1k, tmp_path) -> None:
+    config = tiny_config(tiny_mir1k, salience_steps=2, refiner_steps=2, checkpoint_every=1)
     run = tmp_path / "run"
     pretrained = {k: v.clone() for k, v in JointModel().vocals.state_dict().items()}
     model = train(config, run)
@@ -90,17 +93,7 @@ def test_refiner_alone_starts_from_given_saliency_weights(tiny_mir1k, tmp_path) 
     weights = export_weights(
         source, tmp_path / "start.safetensors", command="ipysvs train test", config=TrainingConfig(data="")
     )
-    config = TrainingConfig(
-        data=str(tiny_mir1k),
-        salience_steps=0,
-        refiner_steps=1,
-        refiner_batch=1,
-        refiner_crop_frames=64,
-        demo_seeds=(1000,),
-        demo_seconds=4.0,
-        initial_weights=str(weights),
-        validation_singers=("leon",),
-    )
+    config = tiny_config(tiny_mir1k, salience_steps=0, refiner_steps=1, initial_weights=str(weights))
     model = train(config, tmp_path / "run")
     for (name, value), (_, start) in zip(
         model.salience.state_dict().items(),
