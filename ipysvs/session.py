@@ -572,7 +572,12 @@ class Session:
             salience=self._salience,
             f0=self._estimate,
         )
-        arrays = {"samples": self._samples, **_analysis_arrays(current)}
+        # the pretrained vocals too: F0->SVS adds what the pitch changes to them, not to an adapted output
+        arrays = {
+            "samples": self._samples,
+            **_analysis_arrays(current),
+            "pretrained_vocals": self._analysis.vocals,
+        }
         if self._before is not None:
             arrays["before_vocals"] = self._before[0]
         try:
@@ -756,6 +761,11 @@ def _load(folder: Path) -> Session:
     session._redo = _edits_from_json(state["redo"], duration)
     if "before_vocals" in arrays:
         session._before = (arrays["before_vocals"], samples - arrays["before_vocals"])
+    pretrained = arrays.get("pretrained_vocals")
+    if pretrained is None and session._before is not None:  # saved before the pretrained vocals were
+        pretrained = default_separator().separate_channels(samples, sr)
+    if pretrained is not None:
+        session._analysis = replace(analysis, vocals=pretrained, accompaniment=samples - pretrained)
     return session
 
 

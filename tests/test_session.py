@@ -261,6 +261,16 @@ def test_load_rejects_damaged_sessions(session, tmp_path) -> None:
         ipysvs.load(path)
 
 
+def test_a_reloaded_adapted_session_adapts_as_if_it_had_never_been_saved(session, tmp_path) -> None:
+    session.set_f0(1.0, 3.0, 220.0)
+    session.adapt(steps=2)
+    restored = ipysvs.load(session.save(tmp_path / "adapted"), journal=False)
+    np.testing.assert_allclose(restored.vocals, session.vocals, atol=1e-6)
+    session.adapt(steps=2)
+    restored.adapt(steps=2)  # the pitch's change is added to the pretrained vocals, not to the adapted ones
+    np.testing.assert_allclose(restored.vocals, session.vocals, atol=1e-4)
+
+
 def test_a_session_saved_with_older_weights_loads_without_its_model(session, tmp_path) -> None:
     from safetensors.torch import save_file
 
