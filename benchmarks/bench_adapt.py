@@ -6,7 +6,7 @@ of corrected frames, not what they contain. Both timings run in this one
 process, after a warm-up, so they share the machine's state.
 
 Usage:
-    python benchmarks/bench_adapt.py [--seconds 180] [--corrected 30] [--steps N]
+    python benchmarks/bench_adapt.py [--seconds 180] [--corrected 30] [--steps N] [--learn-accompaniment]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--corrected", type=float, default=30.0)
     parser.add_argument("--steps", type=int, default=None, help="default: adapt()'s")
+    parser.add_argument("--learn-accompaniment", action="store_true", help="adapt(learn_accompaniment=True)")
     args = parser.parse_args()
     samples, sr = audio_io.read(SONG)
     length = int(args.seconds * sr)
@@ -45,7 +46,7 @@ def main() -> None:
     inside = session.frame_times < args.corrected
     session.draw(session.frame_times[inside], session.f0.hz[inside])
     phases = PhaseClock()
-    report = session.adapt(steps=args.steps, progress=phases)
+    report = session.adapt(steps=args.steps, learn_accompaniment=args.learn_accompaniment, progress=phases)
     print(f"{args.seconds:.0f} s song, {args.corrected:.0f} s corrected; {date.today()}")
     print(f"one separation: {separation:.2f} s")
     ratio = report.seconds / separation
@@ -55,7 +56,7 @@ def main() -> None:
     session.unvoice(0.0, args.corrected / 4)
     session.draw(session.frame_times[inside], session.f0.hz[inside])
     phases = PhaseClock()
-    report = session.adapt(steps=args.steps, progress=phases)
+    report = session.adapt(steps=args.steps, learn_accompaniment=args.learn_accompaniment, progress=phases)
     print(
         f"adapt() from F0 corrections + {args.corrected / 4:.1f} s deleted (layers {report.layers}): "
         f"{report.seconds:.2f} s ({report.seconds / separation:.2f}x one separation)"

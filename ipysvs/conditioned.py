@@ -4,8 +4,9 @@ mask refinement of the joint model (:mod:`ipysvs.models.refiner`).
 Two ways to run it, with the same result up to the cross-fades between patches:
 
 * :class:`ConditionedSeparator` separates a song from scratch (both U-Nets and the refiner).
-* :class:`RefinementSeparator` computes only what the pitch *adds*: given the pretrained ratio mask of
-  every frame (known from the first separation), it separates the change of the vocals, so that
+* :class:`RefinementSeparator` computes only what the pitch *adds*: given the pretrained separator's
+  vocal magnitudes of every frame (known from the first separation), it separates the change of the
+  vocals, so that
   ``pretrained vocals + change`` is the F0-informed result. Frames whose gate is zero change by
   exactly nothing, and patches without any pitch information are skipped.
 """
@@ -20,6 +21,8 @@ import torch
 from .errors import ParameterError
 from .models.joint import JointModel
 from .separation import Patch, Separator
+
+RATIO_FLOOR = 1e-8  # mixture magnitude below which a bin's pretrained ratio is taken as 0
 
 
 def _conditioning(hz: np.ndarray, gate: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,23 +75,27 @@ class RefinementSeparator(Separator):
     ``separate_channels`` of this separator returns that change, ``(channels, samples)``; add it to
     the pretrained separator's vocals.
 
+    The pretrained ratio mask of a patch is its pretrained vocal magnitudes over the patch's mixture
+    magnitudes (the first stereo pair's, for songs with more channels).
+
     Args:
         model: the joint model (only its refiner runs).
-        pretrained_ratio: ``(2, frames, 1024)`` the pretrained vocal ratio mask of every frame.
+        vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes
+            (:attr:`~ipysvs.analysis.SongAnalysis.vocal_magnitude`).
         hz: ``(frames,)`` F0 in Hz; gate: ``(frames,)`` pitch information in ``[0, 1]``.
     """
 
     def __init__(
-        self, model: JointModel, pretrained_ratio: torch.Tensor, hz: np.ndarray, gate: np.ndarray
+        self, model: JointModel, vocal_magnitude: torch.Tensor, hz: np.ndarray, gate: np.ndarray
     ) -> None:
         self.hz, self.gate = _conditioning(hz, gate)
-        if pretrained_ratio.ndim != 3 or pretrained_ratio.shape[0] != 2:
+        if vocal_magnitude.ndim != 3 or vocal_magnitude.shape[0] != 2:
             raise ParameterError(
-                f"pretrained_ratio must be (2, frames, 1024), got {tuple(pretrained_ratio.shape)}"
+                f"vocal_magnitude must be (2, frames, 1024), got {tuple(vocal_magnitude.shape)}"
             )
         super().__init__(model.vocals, model.accompaniment)
         self.model = model
-        self.pretrained = pretrained_ratio.transpose(0, 1)  # (frames, 2, 1024)
+        self.vocal_magnitude = vocal_magnitude.transpose(0, 1)  # (frames, 2, 1024)
 
     def vocal_ratio(self, magnitude: torch.Tensor, patches: Sequence[Patch] = ()) -> torch.Tensor:
         """The change of the ratio masks of patches: zero where the gate is zero."""
@@ -98,7 +105,8 @@ class RefinementSeparator(Separator):
         change = torch.zeros_like(magnitude)
         informed = [row for row in range(len(patches)) if gate[row].any()]
         if informed:
-            ratio = _frames_of(self.pretrained, patches, frames).permute(0, 2, 1, 3)
+            vocals = _frames_of(self.vocal_magnitude, patches, frames).permute(0, 2, 1, 3)
+            ratio = (vocals / magnitude.clamp_min(RATIO_FLOOR)).clamp(0, 1)
             hz = _frames_of(self.hz, patches, frames)
             change[informed] = self.model.refiner(
                 magnitude[informed], ratio[informed], hz[informed], gate[informed]

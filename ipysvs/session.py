@@ -64,7 +64,7 @@ from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
 from .models.joint import STEMS as SEPARATOR_STEMS
 from .models.unet import SeparationUNet
 from .pitch import salience_trajectory, song_salience
-from .separation import Separator, VocalFrames, default_separator, mixture_magnitude, mixture_spectrum
+from .separation import Separator, VocalFrames, default_separator, mixture_spectrum
 from .song_remix import SongRemix
 
 ANALYSIS_VERSION = "1"
@@ -505,8 +505,7 @@ class Session:
                 estimate,
             )
         # the pretrained separation stays; only what the pitch adds is separated
-        ratio = self._pretrained_ratio(mixture_magnitude(self._samples, self.sr))
-        refinement = RefinementSeparator(model, ratio, hz, gate)
+        refinement = RefinementSeparator(model, self._analysis.vocal_magnitude, hz, gate)
         vocals = self._analysis.vocals
         if refinement.has_change():
             vocals = vocals + refinement.separate_channels(self._samples, self.sr, progress=report_progress)
