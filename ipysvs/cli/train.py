@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from ..training import TrainingConfig, export_weights, train
+from .common import EXIT_OK
 
 
-def train_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``ipysvs train`` with parsed ``args``; returns the exit status."""
     config = TrainingConfig(
         data=str(args.data),
@@ -41,11 +42,11 @@ def train_command(args: argparse.Namespace) -> int:
         command = "ipysvs " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "ipysvs train"
         path = export_weights(model, args.export, command=command, config=config)
         print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return 0
+    return EXIT_OK
 
 
-def add_train_parser(commands: argparse._SubParsersAction) -> None:
-    """Register ``train`` on the ``ipysvs`` parser."""
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``ipysvs train``."""
     from ..augment import AUGMENTATIONS
 
     parser = commands.add_parser("train", help="pretrain the pitch models on a folder in the MIR-1K layout")
@@ -69,4 +70,4 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--export", type=Path, help="write the shipped weights (safetensors) here at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(run=train_command)
+    return parser

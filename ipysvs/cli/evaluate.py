@@ -12,13 +12,12 @@ the model's STFT) is scored too. The summary table goes to stdout, one CSV row p
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from ..analysis import analyse
-from ..cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from ..datasets import Track, read_clips
 from ..evaluation import (
     System,
@@ -29,6 +28,7 @@ from ..evaluation import (
     write_csv,
 )
 from ..f0 import Trajectory
+from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
 
 
 def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
@@ -37,13 +37,24 @@ def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
     return analysis.vocals[0], analysis.accompaniment[0], analysis.f0
 
 
-def evaluate_command(args: argparse.Namespace, report: Callable[[str], None]) -> int:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``ipysvs evaluate``."""
+    parser = commands.add_parser("evaluate", help="evaluate separation on a folder in the MIR-1K layout")
+    parser.add_argument("data", type=Path, help="folder with index.csv and clips/")
+    parser.add_argument("--out", type=Path, default=Path("evaluation.csv"), help="per-clip CSV")
+    parser.add_argument("--singers", nargs="*", help="only these singers (default: all)")
+    parser.add_argument("--limit", type=int, help="at most this many clips")
+    parser.add_argument("--oracle", action="store_true", help="also score the ideal ratio mask")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     """Run ``ipysvs evaluate``.
 
     Args:
         args: ``data`` (folder), ``out`` (CSV path), ``singers`` (names or None for all), ``limit``
             (at most this many clips, or None), ``oracle`` and ``quiet`` flags.
-        report: prints a one-line error.
 
     Returns:
         0 when every clip was scored, 1 when some (or all) were skipped, 2 on bad arguments.
@@ -52,7 +63,7 @@ def evaluate_command(args: argparse.Namespace, report: Callable[[str], None]) ->
         IpysvsError: the data folder is missing or malformed (the CLI prints it as one line).
     """
     if args.limit is not None and args.limit < 1:
-        report(f"--limit must be at least 1, got {args.limit}")
+        report_error(f"--limit must be at least 1, got {args.limit}")
         return EXIT_USAGE
     clips = read_clips(args.data, singers=args.singers or None)[: args.limit]
     systems: dict[str, System] = {"ipysvs": analysed_system}
@@ -65,7 +76,7 @@ def evaluate_command(args: argparse.Namespace, report: Callable[[str], None]) ->
     print(f"per-clip scores: {args.out}")
     skipped = sorted({result.name for result in results if result.skipped})
     if skipped:
-        report(
+        report_error(
             f"{len(skipped)} of {len(clips)} clips could not be scored: see column 'skipped' of {args.out}"
         )
         return EXIT_SOME_FAILED

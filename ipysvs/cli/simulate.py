@@ -10,13 +10,10 @@ PNG plot like Nakano et al.'s Figure 4 is written beside the CSV.
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..cli import EXIT_OK, EXIT_SOME_FAILED
 from ..datasets import first_per_singer, group_songs, read_clips
 from ..errors import IpysvsError
 from ..experiments import (
@@ -31,9 +28,10 @@ from ..experiments import (
     read_rows,
     simulate_track,
 )
+from .common import EXIT_OK, EXIT_SOME_FAILED, report_error
 
 
-def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``ipysvs simulate``."""
     simulate = commands.add_parser("simulate", help="the simulation experiment (simulated corrections)")
     simulate.add_argument("--data", type=Path, required=True, help="folder with index.csv and clips/")
@@ -52,14 +50,10 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument("--out", type=Path, default=Path("simulation.csv"), help="results CSV")
     simulate.add_argument("--plot", type=Path, help="PNG path (default: the CSV's path with .png)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
-    simulate.set_defaults(run=simulate_command)
+    return simulate
 
 
-def _report(message: str) -> None:
-    print(f"ipysvs: error: {message}", file=sys.stderr)
-
-
-def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = _report) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``ipysvs simulate``; returns the exit status.
 
     Raises:
@@ -91,7 +85,7 @@ def simulate_command(args: argparse.Namespace, report: Callable[[str], None] = _
         try:
             append_rows(args.out, rows)
         except IpysvsError as error:  # e.g. a silent voice: BSS Eval is undefined; the others go on
-            report(f"{item.name}: skipped ({error})")
+            report_error(f"{item.name}: skipped ({error})")
             failed.append(item.name)
     names = {item.name for item in tracks}
     rows = [row for row in read_rows(args.out) if row.name in names and row.variant in variants]

@@ -1,10 +1,10 @@
-"""``ipysvs separate``: separate audio files into ``<out>/<file stem>/{vocals,accompaniment}.<ext>``,
-with the vocal F0 (``f0.csv``: ``time_s,f0_hz``, 0 = unvoiced) and the beats (``beats.csv``: ``time_s``)
-beside them unless ``stems_only``.
+"""Separation of many audio files, as ``ipysvs separate`` runs it.
 
-The next file is decoded in a background thread while the current one is separated (only one file
-is held ahead). A file that
-cannot be read or written is reported on one line and skipped; the others still run.
+Each input becomes ``<out>/<file stem>/{vocals,accompaniment}.<ext>``, with the vocal F0 (``f0.csv``:
+``time_s,f0_hz``, 0 = unvoiced) and the beats (``beats.csv``: ``time_s``) beside the stems unless
+``stems_only``. The next file is decoded in a background thread while the current one is separated
+(only one file is held ahead). A file that cannot be read or written is reported on one line and
+skipped; the others still run.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import audio as audio_io
-from ..errors import AudioFileError, IpysvsError
+from . import audio as audio_io
+from .errors import AudioFileError, IpysvsError
 
 if TYPE_CHECKING:
-    from ..analysis import SongAnalysis
+    from .analysis import SongAnalysis
 
 Reporter = Callable[[str], None]
 DEMO_NAME = "demo"
@@ -52,8 +52,8 @@ def separate_files(
     Returns:
         The inputs that failed (empty when all succeeded).
     """
-    from ..analysis import analyse
-    from ..separation import default_separator
+    from .analysis import analyse
+    from .separation import default_separator
 
     readers: list[tuple[str, Path, Callable[[], tuple[np.ndarray, int]]]] = [
         (name, path, partial(audio_io.read, path)) for name, path in _unique_job_names(inputs)
@@ -97,7 +97,7 @@ def _unique_job_names(inputs: Sequence[Path]) -> list[tuple[str, Path]]:
 
 
 def _demo_mixture() -> tuple[np.ndarray, int]:
-    from ..demo import demo_song
+    from .demo import demo_song
 
     song = demo_song()
     return song.mixture, song.sr

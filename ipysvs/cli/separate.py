@@ -1,0 +1,43 @@
+"""``ipysvs separate INPUT... --out DIR``: stems, F0 and beats of audio files (:mod:`ipysvs.batch`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``ipysvs separate``."""
+    parser = commands.add_parser("separate", help="separate songs into vocals and accompaniment")
+    parser.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="audio files")
+    parser.add_argument("--out", type=Path, default=Path("separated"), help="output folder")
+    parser.add_argument(
+        "--demo", action="store_true", help="also separate the built-in synthesised demo song"
+    )
+    parser.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
+    parser.add_argument(
+        "--stems-only", action="store_true", help="write only the stems (skip f0.csv and beats.csv)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ipysvs separate``; returns the exit status (1 when some inputs failed)."""
+    from ..batch import separate_files
+
+    if not args.inputs and not args.demo:
+        report_error("give at least one INPUT audio file (or --demo)")
+        return EXIT_USAGE
+    failures = separate_files(
+        args.inputs,
+        args.out,
+        demo=args.demo,
+        file_format=args.format,
+        stems_only=args.stems_only,
+        show_progress=not args.quiet,
+        report=report_error,
+    )
+    return EXIT_SOME_FAILED if failures else EXIT_OK

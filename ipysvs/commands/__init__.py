@@ -1,1 +1,0 @@
-"""The implementations of the ``ipysvs`` command-line sub-commands (see :mod:`ipysvs.cli`)."""
