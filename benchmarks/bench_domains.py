@@ -5,8 +5,8 @@ Two domains, each song opened as a user opens it (``ipysvs.open``) and scored ag
 * **mir1k** -- the MIR-1K validation songs (singers leon, stool, Ani, yifen; the clips of one singer
   and song joined; 16 kHz mono karaoke);
 * **demo** -- demo songs of ``--seeds`` (``ipysvs.demo.demo_song``, 30 s, 44.1 kHz stereo, exact stems and
-  F0). The refiner trains on seeds 1000 and above (``ipysvs.training.TRAINING_DEMO_SEEDS``); evaluate on
-  seeds below 1000.
+  F0). The refiner trains on seeds 1000 and above (``ipysvs.research.training.TRAINING_DEMO_SEEDS``);
+  evaluate on seeds below 1000.
 
 Conditions: ``pretrained`` (what ``ipysvs.open`` gives), ``adapt-0`` (``adapt()`` with no corrections),
 ``adapt-50`` and ``adapt-100`` (the true F0 of the first 50 % / of every frame given as one stroke,
@@ -35,11 +35,11 @@ from pathlib import Path
 import numpy as np
 
 import ipysvs
-from ipysvs import adaptation
-from ipysvs.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
 from ipysvs.demo import demo_song
-from ipysvs.evaluation import vocal_sdr
-from ipysvs.experiments import give_true_f0
+from ipysvs.interactive import adaptation
+from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
+from ipysvs.research.evaluation import vocal_sdr
+from ipysvs.research.experiments import give_true_f0
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mir1k"

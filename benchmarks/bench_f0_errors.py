@@ -3,7 +3,7 @@
 For each MIR-1K validation song (unit: song) the true F0 of the first ``--ratio`` % is given as
 corrections (as in ``ipysvs simulate``); the F0 of the remaining part is sorted, frame by labelled
 frame, into correct / unvoiced / near (50-100 cents) / octave / far
-(:func:`ipysvs.evaluation.pitch_errors`), once for the pretrained estimate and once after
+(:func:`ipysvs.research.evaluation.pitch_errors`), once for the pretrained estimate and once after
 ``Session.adapt()``. ``at_edges`` is the share of the wrong frames within 70 ms of a voicing change,
 ``offset_cents`` the median signed error of the frames within 100 cents (a tuning bias).
 
@@ -17,10 +17,10 @@ import argparse
 import statistics
 from pathlib import Path
 
-from ipysvs.datasets import VALIDATION_SINGERS, Track, first_per_singer, group_songs, read_clips
-from ipysvs.evaluation import PITCH_ERRORS, pitch_errors
-from ipysvs.experiments import give_true_f0
-from ipysvs.session import open as open_session
+from ipysvs.interactive.session import open as open_session
+from ipysvs.research.datasets import VALIDATION_SINGERS, Track, first_per_singer, group_songs, read_clips
+from ipysvs.research.evaluation import PITCH_ERRORS, pitch_errors
+from ipysvs.research.experiments import give_true_f0
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "mir1k"

@@ -1,6 +1,6 @@
 """Vocal SDR on MIR-1K clips: the mixture, ipysvs, the straightforward reference and the IRM oracle.
 
-All systems are scored in one run on the same clips with :mod:`ipysvs.evaluation` (BSS Eval v3 via
+All systems are scored in one run on the same clips with :mod:`ipysvs.research.evaluation` (BSS Eval v3 via
 mir_eval, NSDR/GNSDR, museval frame-wise medians):
 
 - ``mixture``: the unprocessed mixture as the estimate of both sources (the NSDR baseline);
@@ -8,9 +8,9 @@ mir_eval, NSDR/GNSDR, museval frame-wise medians):
 - ``reference``: ``benchmarks/reference_separator.py`` on the mixture resampled to 44.1 kHz as dual
   mono, both output channels averaged, resampled back to 16 kHz -- the same soxr resampling and channel
   handling as the separator, so only the separation itself differs;
-- ``oracle``: the ideal ratio mask :func:`ipysvs.evaluation.ideal_ratio_mask` (44.1 kHz, model STFT).
+- ``oracle``: the ideal ratio mask :func:`ipysvs.research.evaluation.ideal_ratio_mask` (44.1 kHz, model STFT).
 
-By default it runs on the clips of the validation singers (``ipysvs.datasets.VALIDATION_SINGERS``,
+By default it runs on the clips of the validation singers (``ipysvs.research.datasets.VALIDATION_SINGERS``,
 245 clips, ~30 min on 2 cores); ``--all-singers`` uses all 831 development clips. It prints the
 summary table, the ipysvs - reference difference (target: |median vocal SDR difference| <= 0.05 dB)
 and a markdown snippet for ``benchmarks/RESULTS.md``.
@@ -37,8 +37,8 @@ import torch
 from tqdm import tqdm
 
 from ipysvs import audio as audio_io
-from ipysvs.datasets import VALIDATION_SINGERS, read_clips
-from ipysvs.evaluation import (
+from ipysvs.research.datasets import VALIDATION_SINGERS, read_clips
+from ipysvs.research.evaluation import (
     ClipResult,
     Summary,
     System,
@@ -66,7 +66,7 @@ MARKDOWN_COLUMNS = (
 
 
 def reference_system() -> System:
-    """The reference separator as a blind :data:`~ipysvs.evaluation.System` on mono clips."""
+    """The reference separator as a blind :data:`~ipysvs.research.evaluation.System` on mono clips."""
     nets = [
         reference_separator.ReferenceUNet().load_spleeter(p) for p in reference_separator.checkpoint_paths()
     ]

@@ -26,11 +26,11 @@ import numpy as np
 
 from ipysvs import audio as audio_io
 from ipysvs.conditioned import ConditionedSeparator
-from ipysvs.datasets import VALIDATION_SINGERS, first_per_singer, group_songs, read_clips
-from ipysvs.evaluation import MELODY_METRICS, melody_scores, score_mixture, score_separation
 from ipysvs.f0 import Trajectory, frame_f0
 from ipysvs.models.joint import default_joint_model
 from ipysvs.pitch import salience_trajectory, song_salience
+from ipysvs.research.datasets import VALIDATION_SINGERS, first_per_singer, group_songs, read_clips
+from ipysvs.research.evaluation import MELODY_METRICS, melody_scores, score_mixture, score_separation
 from ipysvs.separation import VocalFrames, default_separator
 from ipysvs.spectral import frame_times
 

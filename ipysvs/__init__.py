@@ -1,8 +1,9 @@
 """ipysvs: interactive deep singing-voice separation in Jupyter."""
 
+from . import widgets  # noqa: F401  (registers the notebook display of a Session)
 from .errors import AudioFileError, IpysvsError, ParameterError, WeightsError
+from .interactive.session import Session, load, open
 from .separation import Separator, separate
-from .session import Session, load, open
 
 __version__ = "0.1.0"
 

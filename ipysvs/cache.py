@@ -2,8 +2,8 @@
 
 ``$IPYSVS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/ipysvs``, else ``~/.cache/ipysvs``. Everything in it
 can be deleted at any time and is rebuilt on demand -- except ``journal/``, which holds the edits of
-sessions that were never saved (:mod:`ipysvs.journal`). Writes are atomic (temporary file + rename) and a
-cache that cannot be written is silently skipped: caching never makes an operation fail.
+sessions that were never saved (:mod:`~ipysvs.interactive.journal`). Writes are atomic (temporary file +
+rename) and a cache that cannot be written is silently skipped: caching never makes an operation fail.
 """
 
 from __future__ import annotations

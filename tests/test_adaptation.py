@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ipysvs.adaptation import (
+from ipysvs.errors import ParameterError
+from ipysvs.interactive.adaptation import (
     UNVOICED_F0_WEIGHT,
     AdaptTargets,
     activity_loss,
@@ -14,7 +15,6 @@ from ipysvs.adaptation import (
     layer_prefixes,
     training_frames,
 )
-from ipysvs.errors import ParameterError
 
 
 def test_layer_plans() -> None:
@@ -76,7 +76,7 @@ def test_training_regions() -> None:
 
 
 def test_pure_accompaniment_needs_a_long_unvoiced_run_or_a_silent_mark() -> None:
-    from ipysvs.song_remix import pure_accompaniment
+    from ipysvs.interactive.song_remix import pure_accompaniment
 
     frames = 60
     hz = np.full(frames, 220.0)

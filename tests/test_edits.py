@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ipysvs.edits import (
+from ipysvs.errors import ParameterError
+from ipysvs.interactive.edits import (
     Draw,
     MarkActivity,
     SetF0,
@@ -18,7 +19,6 @@ from ipysvs.edits import (
     edit_from_json,
     validate_edit,
 )
-from ipysvs.errors import ParameterError
 
 TIMES = np.round(np.arange(0, 2.0, 0.1), 6)  # 20 frames, 0.0 .. 1.9 s
 ESTIMATE = np.full(TIMES.size, 200.0)
@@ -126,7 +126,7 @@ def test_malformed_json_is_rejected(record) -> None:
 
 
 def test_unvoice_marks_nobody_singing() -> None:
-    from ipysvs.edits import MarkActivity, Unvoice, activity
+    from ipysvs.interactive.edits import MarkActivity, Unvoice, activity
 
     times = np.arange(10) * 0.1
     marks = activity(times, [MarkActivity(0.0, 1.0, True), Unvoice(0.25, 0.45)])

@@ -12,7 +12,9 @@ import pytest
 import soundfile
 
 from ipysvs import cli
-from ipysvs.datasets import (
+from ipysvs.errors import AudioFileError, ParameterError
+from ipysvs.f0 import Trajectory
+from ipysvs.research.datasets import (
     VALIDATION_SINGERS,
     Labels,
     first_per_singer,
@@ -22,8 +24,7 @@ from ipysvs.datasets import (
     read_labels,
     select_singers,
 )
-from ipysvs.errors import AudioFileError, ParameterError
-from ipysvs.evaluation import (
+from ipysvs.research.evaluation import (
     PITCH_ERRORS,
     ClipResult,
     SeparationScores,
@@ -39,7 +40,6 @@ from ipysvs.evaluation import (
     summarise,
     write_csv,
 )
-from ipysvs.f0 import Trajectory
 
 SR = 16_000
 MIR1K = Path(__file__).parents[1].parent / "shared" / "data" / "mir1k"
@@ -450,7 +450,7 @@ def test_evaluate_command_exits_1_when_a_clip_cannot_be_scored(
 def test_pretrained_separator_vocal_sdr_on_real_mir1k_clips_regression() -> None:
     if not (MIR1K / "index.csv").is_file():
         pytest.skip(f"MIR-1K clips not found at {MIR1K} (the shared data folder is absent)")
-    from ipysvs.evaluation import blind_system
+    from ipysvs.research.evaluation import blind_system
     from ipysvs.separation import default_separator
 
     clips = [clip for clip in read_clips(MIR1K) if clip.name in REGRESSION_CLIPS]

@@ -10,10 +10,10 @@ import pytest
 
 import ipysvs
 from ipysvs.cli import main
-from ipysvs.datasets import Labels
 from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
-from ipysvs.experiments import (
+from ipysvs.research.datasets import Labels
+from ipysvs.research.experiments import (
     SimulationRow,
     format_table,
     give_true_f0,

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import ipysvs
-from ipysvs import journal as journal_module
 from ipysvs.cache import audio_key
 from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
-from ipysvs.journal import UnsavedEditsWarning, journal_folder
+from ipysvs.interactive import journal as journal_module
+from ipysvs.interactive.journal import UnsavedEditsWarning, journal_folder
 
 
 @pytest.fixture(scope="module")

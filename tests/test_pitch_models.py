@@ -100,8 +100,8 @@ def test_refinement_separator_changes_only_the_informed_frames() -> None:
 
 
 def test_pitch_gate_trusts_the_user_and_the_estimate_only_as_told(monkeypatch) -> None:
-    from ipysvs import adaptation
     from ipysvs.f0 import Trajectory
+    from ipysvs.interactive import adaptation
 
     estimate = Trajectory(
         np.arange(4) * 0.1, np.array([200.0, 0.0, 210.0, 220.0]), np.array([0.9, 0.05, 0.5, 0.7])
@@ -161,8 +161,8 @@ def test_shipped_saliency_network_finds_the_demo_melody(separator) -> None:
 
 @pytest.mark.slow
 def test_shipped_refiner_adds_with_the_true_f0_on_songs_it_never_heard(separator) -> None:
-    from ipysvs.evaluation import vocal_sdr
     from ipysvs.f0 import frame_f0
+    from ipysvs.research.evaluation import vocal_sdr
     from ipysvs.spectral import frame_count, frame_times
 
     model, gains = load_joint_model(), []

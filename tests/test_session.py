@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import ipysvs
-from ipysvs import session as session_module
 from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
+from ipysvs.interactive import session as session_module
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_draw_per_frame_values_and_activity(session) -> None:
     session.set_f0(4.0, 4.5, np.linspace(200, 220, count))
     session.mark_activity(6.0, 7.0, vocal=False)
     assert (session.activity[(session.frame_times >= 6.0) & (session.frame_times < 7.0)] == -1).all()
-    assert isinstance(session.edits[-1], ipysvs.edits.MarkActivity)
+    assert isinstance(session.edits[-1], ipysvs.interactive.edits.MarkActivity)
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ import pytest
 import soundfile
 import torch
 
-from ipysvs.augment import AUGMENTATIONS, Crop, augment
 from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
 from ipysvs.models.joint import JointModel, load_joint_model
-from ipysvs.training import TrainingConfig, export_weights, train
+from ipysvs.research.augment import AUGMENTATIONS, Crop, augment
+from ipysvs.research.training import TrainingConfig, export_weights, train
 
 
 def _write_clip(folder, name: str, seed: int) -> list[str]:
@@ -105,8 +105,8 @@ def test_refiner_alone_starts_from_given_saliency_weights(tiny_mir1k, tmp_path) 
 
 
 def test_stem_crops_are_pitch_shifted_with_their_labels() -> None:
+    from ipysvs.research.training import StemSource, cut_stem_crop
     from ipysvs.spectral import hann_window
-    from ipysvs.training import StemSource, cut_stem_crop
 
     sr, seconds = 44100, 3.0
     t = np.arange(int(sr * seconds)) / sr
@@ -124,7 +124,7 @@ def test_stem_crops_are_pitch_shifted_with_their_labels() -> None:
 
 
 def test_stem_augmentation_keeps_shapes_and_the_f0() -> None:
-    from ipysvs.augment import StemAugmentation, StemCrop, augment_stems
+    from ipysvs.research.augment import StemAugmentation, StemCrop, augment_stems
 
     rng = np.random.default_rng(0)
     voice = torch.randn(2, 1024, 16, dtype=torch.complex64)

@@ -1,12 +1,11 @@
 """``ipysvs evaluate DATA``: score separation and vocal F0 on a folder in the MIR-1K layout.
 
 Every clip's mixture (``voice + acc``) is analysed by :func:`ipysvs.analysis.analyse`: the pretrained
-separator (44.1 kHz dual mono inside, vocals resampled back to the clip's rate) and the saliency
-network's vocal F0. It is scored with BSS Eval and with mir_eval's melody metrics against the clip's F0
-labels. The unprocessed mixture is always scored as the baseline (system ``mixture``); with
-``--oracle`` the ideal ratio mask (:func:`ipysvs.evaluation.ideal_ratio_mask`, computed at 44.1 kHz with
-the model's STFT) is scored too. The summary table goes to stdout, one CSV row per clip and system to
-``--out``.
+separator (44.1 kHz dual mono inside, vocals resampled back to the clip's rate) and the saliency network's
+vocal F0. It is scored with BSS Eval and with mir_eval's melody metrics against the clip's F0 labels. The
+unprocessed mixture is always scored as the baseline (system ``mixture``); with ``--oracle`` the ideal ratio
+mask (:func:`~ipysvs.research.evaluation.ideal_ratio_mask`, computed at 44.1 kHz with the model's STFT) is
+scored too. The summary table goes to stdout, one CSV row per clip and system to ``--out``.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ import numpy as np
 from tqdm import tqdm
 
 from ..analysis import analyse
-from ..datasets import Track, read_clips
-from ..evaluation import (
+from ..f0 import Trajectory
+from ..research.datasets import Track, read_clips
+from ..research.evaluation import (
     System,
     evaluate_clips,
     format_table,
@@ -27,7 +27,6 @@ from ..evaluation import (
     summarise,
     write_csv,
 )
-from ..f0 import Trajectory
 from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
 
 

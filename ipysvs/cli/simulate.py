@@ -1,10 +1,10 @@
 """``ipysvs simulate DATA``: the simulation experiment on a folder in the MIR-1K layout.
 
 For every song (``--unit song``: the clips of one singer and song joined in clip order) or clip, every
-variant and every ratio, the first ratio % of the ground truth is given as corrections, the session
-adapts, and separation and F0 are scored (:mod:`ipysvs.experiments`). Rows are appended to ``--out`` as
-they are finished, so an interrupted run resumes where it stopped; the median table is printed and a
-PNG plot like Nakano et al.'s Figure 4 is written beside the CSV.
+variant and every ratio, the first ratio % of the ground truth is given as corrections, the session adapts,
+and separation and F0 are scored (:mod:`~ipysvs.research.experiments`). Rows are appended to ``--out`` as
+they are finished, so an interrupted run resumes where it stopped; the median table is printed and a PNG
+plot like Nakano et al.'s Figure 4 is written beside the CSV.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..datasets import first_per_singer, group_songs, read_clips
 from ..errors import IpysvsError
-from ..experiments import (
+from ..research.datasets import first_per_singer, group_songs, read_clips
+from ..research.experiments import (
     RATIOS,
     VARIANTS,
     append_rows,
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         IpysvsError: bad ratios, variants or data folder (printed by the CLI as one line).
     """
-    from ..adaptation import check_plan
+    from ..interactive.adaptation import check_plan
 
     ratios, variants = parse_ratios(args.ratios), parse_variants(args.variants)
     layers = args.layers

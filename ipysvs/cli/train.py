@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..training import TrainingConfig, export_weights, train
+from ..research.training import TrainingConfig, export_weights, train
 from .common import EXIT_OK
 
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``ipysvs train``."""
-    from ..augment import AUGMENTATIONS
+    from ..research.augment import AUGMENTATIONS
 
     parser = commands.add_parser("train", help="pretrain the pitch models on a folder in the MIR-1K layout")
     parser.add_argument("data", type=Path, help="folder with index.csv and clips/")

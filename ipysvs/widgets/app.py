@@ -6,15 +6,18 @@ editor, the Bokeh views, audio players and a status line, all kept up to date th
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import ipywidgets
 import numpy as np
 
 from .. import audio as audio_io
-from ..session import Session
 from .editor import F0Editor
 from .fallback import with_fallback
 from .views import SeparationViews
+
+if TYPE_CHECKING:
+    from ..interactive.session import Session
 
 PREVIEW_AFTER_S = 60.0  # longer songs get preview-quality players (mono, PREVIEW_RATE) to stay light
 PREVIEW_RATE = 16000

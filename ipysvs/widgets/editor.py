@@ -14,6 +14,7 @@ import io
 import logging
 import wave
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anywidget
 import numpy as np
@@ -21,10 +22,12 @@ import traitlets
 
 from .. import audio as audio_io
 from ..errors import IpysvsError
-from ..session import Session
 from .fallback import with_fallback
 from .images import log_spectrogram, to_decibel_image, to_uint8
 from .messages import MessageError, Request, parse_request
+
+if TYPE_CHECKING:
+    from ..interactive.session import Session
 
 logger = logging.getLogger("ipysvs.widgets")
 STATIC = Path(__file__).parent / "static"

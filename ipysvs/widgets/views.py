@@ -9,6 +9,7 @@ are reduced to at most ``MAX_COLUMNS`` columns (the maximum of each group of fra
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import ipywidgets
 import numpy as np
@@ -18,8 +19,10 @@ from bokeh.palettes import Greys256, Magma256, Viridis256
 from bokeh.plotting import figure
 
 from ..f0 import BINS_PER_OCTAVE, N_PITCH_BINS, note_name
-from ..session import Session
 from .images import decimate, log_spectrogram, to_decibel_image
+
+if TYPE_CHECKING:
+    from ..interactive.session import Session
 
 BINS_PER_OCTAVE_VIEW = 24
 OCTAVES = 7  # 55 Hz .. 7 kHz

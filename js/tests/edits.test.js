@@ -37,7 +37,7 @@ test("spans are ordered and clipped to the song", () => {
   assert.deepEqual(spanOf(-1, 0.5, 2), [0, 0.5]);
 });
 
-test("draw preview matches ipysvs.edits.Draw (inclusive span, log-linear)", () => {
+test("draw preview matches ipysvs.interactive.edits.Draw (inclusive span, log-linear)", () => {
   const t = trajectory();
   applyDraw(t, Float64Array.of(frameTimes[10], frameTimes[20]), Float32Array.of(100, 400));
   assert.equal(t.corrected[9], 0);

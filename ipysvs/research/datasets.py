@@ -35,8 +35,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from . import audio as audio_io
-from .errors import AudioFileError, ParameterError
+from .. import audio as audio_io
+from ..errors import AudioFileError, ParameterError
 
 INDEX_FILE = "index.csv"
 CLIPS_FOLDER = "clips"

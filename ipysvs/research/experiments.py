@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .adaptation import SEPARATOR_LAYERS, SILENCE_WEIGHT
+from ..errors import ParameterError
+from ..f0 import Trajectory, frame_f0
+from ..interactive.adaptation import SEPARATOR_LAYERS, SILENCE_WEIGHT
+from ..interactive.session import Session
+from ..interactive.session import open as open_session
 from .datasets import Labels, Track
-from .errors import ParameterError
 from .evaluation import SeparationScores, melody_scores, score_mixture, score_separation
-from .f0 import Trajectory, frame_f0
-from .session import Session
-from .session import open as open_session
 
 VARIANTS = ("svs", "svs-f0", "f0-svs", "activity", "activity-recon")
 RATIOS = (0, 25, 50, 75, 100)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import cache_dir
+from ..cache import cache_dir
 from .edits import Edit
 
 JOURNAL_FORMAT = "ipysvs-journal-2"

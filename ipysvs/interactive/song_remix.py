@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .models.joint import JointModel
-from .models.refiner import MaskRefiner, stem_l1
-from .spectral import HOP, SAMPLE_RATE
+from ..models.joint import JointModel
+from ..models.refiner import MaskRefiner, stem_l1
+from ..spectral import HOP, SAMPLE_RATE
 
 SILENT_RUN_S = 0.3
 MIN_FRAMES = 32  # of voiced and of silent frames, for the remix to run

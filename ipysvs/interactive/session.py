@@ -25,7 +25,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import audio as audio_io
+from .. import audio as audio_io
+from ..analysis import SongAnalysis, analyse
+from ..cache import audio_key, cache_dir, write_atomically
+from ..conditioned import ConditionedSeparator, RefinementSeparator
+from ..errors import AudioFileError, IpysvsError, ParameterError, WeightsError
+from ..f0 import Trajectory, bin_to_hz, hz_to_bin
+from ..models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
+from ..models.joint import STEMS as SEPARATOR_STEMS
+from ..models.unet import SeparationUNet
+from ..pitch import salience_trajectory, song_salience
+from ..separation import Separator, VocalFrames, default_separator, mixture_spectrum
 from .adaptation import (
     SILENCE_WEIGHT,
     AdaptProgress,
@@ -42,9 +52,6 @@ from .adaptation import (
     runs_separator,
     training_frames,
 )
-from .analysis import SongAnalysis, analyse
-from .cache import audio_key, cache_dir, write_atomically
-from .conditioned import ConditionedSeparator, RefinementSeparator
 from .edits import (
     Draw,
     Edit,
@@ -57,14 +64,7 @@ from .edits import (
     edit_from_json,
     validate_edit,
 )
-from .errors import AudioFileError, ParameterError, WeightsError
-from .f0 import Trajectory, bin_to_hz, hz_to_bin
 from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, newest
-from .models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
-from .models.joint import STEMS as SEPARATOR_STEMS
-from .models.unet import SeparationUNet
-from .pitch import salience_trajectory, song_salience
-from .separation import Separator, VocalFrames, default_separator, mixture_spectrum
 from .song_remix import SongRemix
 
 ANALYSIS_VERSION = "1"
@@ -73,6 +73,17 @@ STEMS = ("vocals", "accompaniment", "mixture")
 SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 PLAIN_NETS_FILE = "separator.safetensors"  # the U-Nets SVS->F0 adapted, only the changed tensors
 JOINT_NETS_FILE = "joint-separator.safetensors"  # the joint model's U-Nets, if an activity loss adapted them
+
+
+DisplayFactory = Callable[["Session"], object]
+_display: DisplayFactory | None = None  # what Session.show() builds; registered by ipysvs.widgets
+
+
+def register_display(factory: DisplayFactory) -> None:
+    """Make ``factory(session)`` what :meth:`Session.show` returns (the notebook app); the widgets
+    register theirs, so that the Session knows nothing of screens."""
+    global _display
+    _display = factory
 
 
 class OlderSessionWarning(UserWarning):
@@ -108,7 +119,7 @@ class Session:
         self.reports: list[AdaptReport] = []
         self._listeners: list[Callable[[str], None]] = []
         self._plain: tuple[SeparationUNet, SeparationUNet] | None = None  # adapted by SVS->F0
-        self._journal: Journal | None = None  # crash recovery of the edits (ipysvs.journal)
+        self._journal: Journal | None = None  # crash recovery of the edits (ipysvs.interactive.journal)
 
     # ----------------------------------------------------------------- observers
     def observe(self, callback: Callable[[str], None]) -> Callable[[], None]:
@@ -287,7 +298,8 @@ class Session:
         return True
 
     def apply_edit(self, edit: Edit) -> None:
-        """Add an already built :class:`~ipysvs.edits.Edit` (as the widget does), validated first."""
+        """Add an already built :class:`~ipysvs.interactive.edits.Edit` (as the widget does), validated
+        first."""
         self._push(edit, check_frames=isinstance(edit, SetF0))
 
     def _push(self, edit: Edit, *, check_frames: bool = False) -> None:
@@ -346,13 +358,13 @@ class Session:
                 only).
             learn_accompaniment: F0->SVS: where the edits show that nobody sings (deletions, silent
                 marks, long unvoiced runs of corrected F0), also train the refiner on remixes of this
-                song's own accompaniment and corrected voice (:mod:`ipysvs.song_remix`). Off by
+                song's own accompaniment and corrected voice (:mod:`ipysvs.interactive.song_remix`). Off by
                 default: it did not pay in our measurements and doubles the training time
                 (``benchmarks/RESULTS.md``, section 7).
             progress: ``progress(phase, fraction)`` with phase "train", "estimate", "separate".
 
         Returns:
-            An :class:`~ipysvs.adaptation.AdaptReport`.
+            An :class:`~ipysvs.interactive.adaptation.AdaptReport`.
 
         Raises:
             ParameterError: bad arguments, or SVS->F0 with nothing corrected.
@@ -468,7 +480,7 @@ class Session:
     def _conditioning(
         self, edited_hz: np.ndarray, corrected: np.ndarray, estimate: Trajectory, *, corrections: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The F0 and gate of the refiner (see :func:`~ipysvs.adaptation.pitch_gate`)."""
+        """The F0 and gate of the refiner (see :func:`~ipysvs.interactive.adaptation.pitch_gate`)."""
         silent = self.activity < 0
         return pitch_gate(edited_hz, corrected | silent, estimate, corrections=corrections)
 
@@ -600,11 +612,15 @@ class Session:
         return folder
 
     # ----------------------------------------------------------------- display
-    def show(self):
-        """The notebook app: F0 editor, spectrogram views, players and a status line (an ipywidget)."""
-        from .widgets.app import build_app
+    def show(self) -> object:
+        """The notebook app: F0 editor, spectrogram views, players and a status line (an ipywidget).
 
-        return build_app(self)
+        Raises:
+            IpysvsError: no notebook display is registered (``import ipysvs`` registers the widgets').
+        """
+        if _display is None:
+            raise IpysvsError("no notebook display is registered: import ipysvs.widgets first")
+        return _display(self)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -638,10 +654,10 @@ def open(
 
     Args:
         restore: replay the edits of this song's newest journal (an earlier session that was never
-            saved, e.g. before a kernel restart; :mod:`ipysvs.journal`).
+            saved, e.g. before a kernel restart; :mod:`ipysvs.interactive.journal`).
         journal: journal the edits of this session (scripts that open many throwaway sessions turn
             it off). Without ``restore``, a song whose newest journal holds unsaved edits warns
-            with :class:`~ipysvs.journal.UnsavedEditsWarning`.
+            with :class:`~ipysvs.interactive.journal.UnsavedEditsWarning`.
 
     Raises:
         AudioFileError: the file is missing or unreadable.

@@ -15,7 +15,7 @@ reference or estimate; :func:`score_separation` raises :class:`SilentSourceError
 :func:`evaluate_clips` records such a track as skipped, with the reason, instead of failing.
 
 Example:
-    >>> from ipysvs import datasets, evaluation                                        # doctest: +SKIP
+    >>> from ipysvs.research import datasets, evaluation# doctest: +SKIP
     >>> clips = datasets.read_clips("../shared/data/mir1k", singers=["Ani"])           # doctest: +SKIP
     >>> systems = {"oracle": evaluation.oracle_system}                                 # doctest: +SKIP
     >>> print(evaluation.format_table(evaluation.summarise(
@@ -35,12 +35,12 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from . import audio as audio_io
+from .. import audio as audio_io
+from ..errors import ParameterError
+from ..f0 import Trajectory, frame_f0
+from ..separation import RATIO_EPS
+from ..spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
 from .datasets import Labels, Track
-from .errors import ParameterError
-from .f0 import Trajectory, frame_f0
-from .separation import RATIO_EPS
-from .spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
 
 SOURCES = ("vocals", "accompaniment")
 MIXTURE = "mixture"
@@ -65,7 +65,7 @@ class SilentSourceError(ParameterError):
 
 
 class Evaluable(Protocol):
-    """Anything :func:`evaluate_clips` can score: a :class:`~ipysvs.datasets.Clip` or a ``Song``."""
+    """Anything :func:`evaluate_clips` can score: a :class:`~ipysvs.research.datasets.Clip` or a ``Song``."""
 
     def load(self) -> Track:
         """The track's sources, rate and labels."""

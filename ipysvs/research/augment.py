@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 
 @dataclass(frozen=True)

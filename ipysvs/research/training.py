@@ -6,14 +6,14 @@ Two stages:
    saliency network learns the vocal F0 from the pretrained separator's vocal magnitudes (binary
    cross-entropy against Gaussian-blurred F0, Bittner's target). Features are computed once and cached
    in the run folder.
-2. **refiner** -- the F0-informed mask refiner (:mod:`ipysvs.models.refiner`) learns to *use* pitch
-   on top of the frozen pretrained separator, from mixtures made on the fly out of separate stems of
-   MIR-1K's training singers and of full-band demo songs (seeds :data:`TRAINING_DEMO_SEEDS`, kept
-   apart from every seed the benchmarks evaluate), each crop pitch shifted, re-balanced, equalised,
-   band limited and re-levelled (:class:`~ipysvs.augment.StemAugmentation`), so that it does not learn
-   one corpus' sound. Its conditioning is what users give: the true F0 with gate 1, the estimate
-   gated by its confidence, or both in one crop. Loss: L1 between refined and true stem magnitudes.
-   Nothing of the separator itself is trained: with no pitch information it stays Spleeter.
+2. **refiner** -- the F0-informed mask refiner (:mod:`ipysvs.models.refiner`) learns to *use* pitch on
+   top of the frozen pretrained separator, from mixtures made on the fly out of separate stems of MIR-1K's
+   training singers and of full-band demo songs (seeds :data:`TRAINING_DEMO_SEEDS`, kept apart from every
+   seed the benchmarks evaluate), each crop pitch shifted, re-balanced, equalised, band limited and
+   re-levelled (:class:`~ipysvs.research.augment.StemAugmentation`), so that it does not learn one corpus'
+   sound. Its conditioning is what users give: the true F0 with gate 1, the estimate gated by its
+   confidence, or both in one crop. Loss: L1 between refined and true stem magnitudes. Nothing of the
+   separator itself is trained: with no pitch information it stays Spleeter.
 
 Checkpoints are written every ``checkpoint_every`` steps; running the same command again resumes
 from the last one. ``log.jsonl`` records losses and validation scores.
@@ -31,16 +31,16 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from . import audio as audio_io
+from .. import audio as audio_io
+from ..errors import ParameterError
+from ..f0 import decode_salience, frame_f0, salience_target
+from ..models.joint import JointModel
+from ..models.refiner import stem_l1
+from ..pitch import salience_trajectory, song_salience
+from ..separation import Separator
+from ..spectral import HOP, MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
 from .augment import Crop, StemAugmentation, StemCrop, augment, augment_stems
 from .datasets import VALIDATION_SINGERS, Track, group_songs, read_clips
-from .errors import ParameterError
-from .f0 import decode_salience, frame_f0, salience_target
-from .models.joint import JointModel
-from .models.refiner import stem_l1
-from .pitch import salience_trajectory, song_salience
-from .separation import Separator
-from .spectral import HOP, MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
 
 STAGES = ("salience", "refiner")
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
@@ -230,7 +230,7 @@ def mir1k_stem_sources(data: Path, singers: set[str], *, include: bool = False) 
 
 def demo_stem_sources(seeds: tuple[int, ...], seconds: float) -> list[StemSource]:
     """Demo songs (full-band stereo, :mod:`ipysvs.demo`) of the given seeds as training songs."""
-    from .demo import demo_song
+    from ..demo import demo_song
 
     sources = []
     for seed in seeds:
@@ -530,8 +530,8 @@ def start_from(model: JointModel, path: Path) -> None:
     Raises:
         WeightsError: the file is unreadable or holds no fitting saliency network or refiner.
     """
-    from .errors import WeightsError
-    from .models.joint import read_shipped_state
+    from ..errors import WeightsError
+    from ..models.joint import read_shipped_state
 
     state = read_shipped_state(path)
     for part in ("salience", "refiner"):

@@ -34,11 +34,11 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from .errors import ParameterError
-from .f0 import Trajectory, salience_target
-from .models.joint import JointModel
-from .models.unet import SeparationUNet
-from .separation import ratio_mask
+from ..errors import ParameterError
+from ..f0 import Trajectory, salience_target
+from ..models.joint import JointModel
+from ..models.unet import SeparationUNet
+from ..separation import ratio_mask
 from .song_remix import SongRemix
 
 AdaptProgress = Callable[[str, float], None]
@@ -66,7 +66,7 @@ SEPARATOR_BATCH = 2
 
 @dataclass
 class AdaptReport:
-    """What :meth:`ipysvs.session.Session.adapt` did.
+    """What :meth:`ipysvs.interactive.session.Session.adapt` did.
 
     Attributes:
         variant: ``"f0-svs"`` or ``"svs-f0"``.
@@ -142,7 +142,7 @@ def check_options(
     silence_weight: object,
     learn_accompaniment: object = False,
 ) -> None:
-    """Validate :meth:`~ipysvs.session.Session.adapt`'s options.
+    """Validate :meth:`~ipysvs.interactive.session.Session.adapt`'s options.
 
     Raises:
         ParameterError: naming the bad option and what it accepts.
@@ -342,7 +342,7 @@ class SongTensors:
         vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes.
         mixture_magnitude: ``(2, frames, 1024)`` mixture magnitudes, or None when no step needs them.
         comb_hz, comb_weight: ``(frames,)`` the F0 and gate of the F0->SVS refiner.
-        remix: the song's own material for :mod:`~ipysvs.song_remix` steps (None: no such steps).
+        remix: the song's own material for :mod:`~ipysvs.interactive.song_remix` steps (None: no such steps).
     """
 
     vocal_magnitude: torch.Tensor

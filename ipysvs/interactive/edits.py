@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 MIN_HZ, MAX_HZ = 20.0, 5000.0
 
