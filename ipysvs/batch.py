@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import audio as audio_io
-from .errors import AudioFileError, IpysvsError
+from .errors import FileError, IpysvsError
 
 if TYPE_CHECKING:
     from .analysis import SongAnalysis
@@ -119,7 +119,7 @@ def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> None:
         with (folder / "beats.csv").open("w") as handle:
             handle.write("# time_s\n" + "".join(f"{t:.6f}\n" for t in analysis.beats))
     except OSError as error:
-        raise AudioFileError(f"{folder}: cannot write ({error})") from None
+        raise FileError(f"{folder}: cannot write ({error})") from None
 
 
 @contextmanager

@@ -15,7 +15,11 @@ class ParameterError(IpysvsError, ValueError):
     """An argument has the wrong type, shape, range or value (also a :class:`ValueError`)."""
 
 
-class AudioFileError(IpysvsError, OSError):
+class FileError(IpysvsError, OSError):
+    """A file or folder is missing, unreadable, malformed or cannot be written (also an :class:`OSError`)."""
+
+
+class AudioFileError(FileError):
     """An audio file is missing, unreadable, empty or cannot be written."""
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import FileError, ParameterError
 
 FMIN_HZ = 55.0
 BINS_PER_OCTAVE = 60
@@ -256,9 +256,9 @@ class Trajectory:
                 rows = rows[1:]
             data = np.array([[float(r[0]), float(r[1])] for r in rows], dtype=np.float64)
         except (OSError, ValueError, IndexError) as error:
-            raise ParameterError(f"{path}: not a time_s,f0_hz CSV file ({error})") from None
+            raise FileError(f"{path}: not a time_s,f0_hz CSV file ({error})") from None
         if data.size == 0:
-            raise ParameterError(f"{path}: no F0 rows")
+            raise FileError(f"{path}: no F0 rows")
         return cls(data[:, 0], data[:, 1])
 
 

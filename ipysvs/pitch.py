@@ -1,14 +1,16 @@
-"""Whole-song F0 estimation with the saliency network."""
+"""Whole-song F0 estimation with the saliency network, and snapping an F0 onto its saliency ridge."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .f0 import N_PITCH_BINS, Trajectory, decode_salience
+from .f0 import N_PITCH_BINS, Trajectory, bin_to_hz, decode_salience, hz_to_bin
 from .models.salience import SalienceUNet
 from .separation import plan_patches
 from .spectral import frame_times
+
+SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 
 
 def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
@@ -37,3 +39,29 @@ def salience_trajectory(salience: np.ndarray) -> Trajectory:
     """Decode a song's ``(frames, 320)`` saliency into a :class:`Trajectory` at the STFT frame times."""
     hz, confidence = decode_salience(salience)
     return Trajectory(frame_times(salience.shape[0]).numpy(), hz, np.clip(confidence, 0, 1))
+
+
+def snap_to_ridge(salience: np.ndarray, hz: np.ndarray, *, search_bins: int = SNAP_SEARCH_BINS) -> np.ndarray:
+    """Move each frame's F0 onto the nearest ridge of its saliency.
+
+    Args:
+        salience: ``(frames, 320)`` the saliency of the frames to move.
+        hz: ``(frames,)`` their current F0 in Hz (0 = unvoiced).
+        search_bins: how far to look around a voiced frame's pitch, in 20-cent bins (5 = +-100 cents).
+
+    Returns:
+        ``(frames,)`` Hz: the weighted centre of the peak bin and its two neighbours -- the peak within
+        ``search_bins`` of the current pitch, or the frame's strongest peak where it is unvoiced.
+    """
+    snapped = np.empty(len(hz))
+    for index, (row, current) in enumerate(zip(salience, hz, strict=True)):
+        if current <= 0:
+            peak = int(np.argmax(row))
+        else:
+            centre = int(np.clip(round(float(hz_to_bin(current))), 0, row.size - 1))
+            lo, hi = max(centre - search_bins, 0), min(centre + search_bins + 1, row.size)
+            peak = lo + int(np.argmax(row[lo:hi]))
+        neighbours = np.arange(max(peak - 1, 0), min(peak + 2, row.size))
+        weights = row[neighbours] + 1e-9
+        snapped[index] = bin_to_hz(np.sum(neighbours * weights) / np.sum(weights))
+    return snapped

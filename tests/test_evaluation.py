@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 from ipysvs import cli
-from ipysvs.errors import AudioFileError, ParameterError
+from ipysvs.errors import FileError, ParameterError
 from ipysvs.f0 import Trajectory
 from ipysvs.research.datasets import (
     VALIDATION_SINGERS,
@@ -321,35 +321,35 @@ def test_songs_join_clips_in_clip_order_with_shifted_label_times(tiny: Path) -> 
 
 
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match=r"index\.csv: no such file"):
+    with pytest.raises(FileError, match=r"index\.csv: no such file"):
         read_clips(tmp_path)
 
 
 def test_missing_index_column_is_named(tiny: Path) -> None:
     index = tiny / "index.csv"
     index.write_text(index.read_text().replace("duration_s", "length"))
-    with pytest.raises(ParameterError, match=r"index\.csv: missing column\(s\) duration_s"):
+    with pytest.raises(FileError, match=r"index\.csv: missing column\(s\) duration_s"):
         read_clips(tiny)
 
 
 def test_malformed_index_value_names_the_line(tiny: Path) -> None:
     index = tiny / "index.csv"
     index.write_text(index.read_text().replace(",02,", ",two,"))
-    with pytest.raises(ParameterError, match="line 2: clip must be a whole number"):
+    with pytest.raises(FileError, match="line 2: clip must be a whole number"):
         read_clips(tiny)
 
 
 @pytest.mark.parametrize("missing", ["ann_1_01.voice.flac", "bob_2_01.acc.wav", "ann_1_02.labels.csv"])
 def test_missing_clip_file_is_named(tiny: Path, missing: str) -> None:
     (tiny / "clips" / missing).unlink()
-    with pytest.raises(AudioFileError, match=re.escape(missing.rsplit(".", 1)[0])):
+    with pytest.raises(FileError, match=re.escape(missing.rsplit(".", 1)[0])):
         read_clips(tiny)
 
 
 def test_malformed_labels_name_the_file_and_line(tiny: Path) -> None:
     path = tiny / "clips" / "bob_2_01.labels.csv"
     path.write_text("time_s,f0_hz,vocal\n0.02,0,0\n0.04,abc,1\n")
-    with pytest.raises(ParameterError, match=r"bob_2_01\.labels\.csv line 3"):
+    with pytest.raises(FileError, match=r"bob_2_01\.labels\.csv line 3"):
         read_labels(path)
 
 
@@ -362,7 +362,7 @@ def test_silent_voice_is_skipped_with_the_reason(tiny: Path) -> None:
 
 
 def test_write_csv_reports_an_unwritable_path(tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match="cannot write"):
+    with pytest.raises(FileError, match="cannot write"):
         write_csv([result("a", "x", 1.0, 1.0)], tmp_path)
 
 

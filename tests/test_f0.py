@@ -6,7 +6,7 @@ import mir_eval
 import numpy as np
 import pytest
 
-from ipysvs.errors import ParameterError
+from ipysvs.errors import FileError, ParameterError
 from ipysvs.f0 import (
     N_PITCH_BINS,
     Trajectory,
@@ -140,9 +140,9 @@ def test_trajectory_csv_round_trip_is_readable_by_mir_eval(tmp_path) -> None:
 def test_trajectory_from_bad_csv(tmp_path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("time_s,f0_hz\n0.0,abc\n")
-    with pytest.raises(ParameterError, match=r"bad\.csv"):
+    with pytest.raises(FileError, match=r"bad\.csv"):
         Trajectory.from_csv(path)
-    with pytest.raises(ParameterError, match=r"missing\.csv"):
+    with pytest.raises(FileError, match=r"missing\.csv"):
         Trajectory.from_csv(tmp_path / "missing.csv")
 
 

@@ -12,7 +12,7 @@ import pytest
 import ipysvs
 from ipysvs.cache import audio_key
 from ipysvs.demo import demo_song
-from ipysvs.errors import ParameterError
+from ipysvs.errors import FileError
 from ipysvs.interactive import journal as journal_module
 from ipysvs.interactive.journal import UnsavedEditsWarning, journal_folder
 
@@ -103,7 +103,7 @@ def test_a_journal_that_does_not_fit_is_refused_and_kept(song, cache) -> None:
     record = json.loads(line)
     record["edit"]["t1"] = 999.0  # beyond the 6 s song
     path.write_text(f"{header}\n{json.dumps(record)}\n")
-    with pytest.raises(ParameterError, match=r"cannot restore this journal.*outside the song"):
+    with pytest.raises(FileError, match=r"cannot restore this journal.*outside the song"):
         ipysvs.open(song.mixture, song.sr, restore=True)
     assert path.is_file()
 

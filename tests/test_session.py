@@ -9,8 +9,10 @@ import pytest
 import torch
 
 import ipysvs
+from ipysvs.conditioned import RefinementSeparator
 from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
+from ipysvs.interactive import analysis_cache
 from ipysvs.interactive import session as session_module
 
 
@@ -45,7 +47,7 @@ def test_reopening_uses_the_cache(song, cache, monkeypatch) -> None:
     monkeypatch.setenv("IPYSVS_CACHE_DIR", str(cache))
     first = ipysvs.open(song.mixture, song.sr)
     monkeypatch.setattr(
-        session_module, "analyse", lambda *a, **k: pytest.fail("analysis must come from the cache")
+        analysis_cache, "analyse", lambda *a, **k: pytest.fail("analysis must come from the cache")
     )
     again = ipysvs.open(song.mixture, song.sr)
     np.testing.assert_allclose(again.vocals, first.vocals)
@@ -150,7 +152,7 @@ def test_adapt_is_transactional(session, monkeypatch) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(session_module.RefinementSeparator, "separate_channels", interrupted)
+    monkeypatch.setattr(RefinementSeparator, "separate_channels", interrupted)
     with pytest.raises(KeyboardInterrupt):
         session.adapt(steps=2)
     assert session.model is model and session.reports == []
@@ -252,12 +254,13 @@ def test_save_and_load_restore_everything(session, song, tmp_path) -> None:
         torch.testing.assert_close(restored.model.shipped_state()[name], value)
 
 
-def test_load_rejects_damaged_sessions(session, tmp_path) -> None:
-    with pytest.raises(ParameterError, match="not a readable saved session"):
+def test_load_rejects_damaged_sessions_as_file_errors(session, tmp_path) -> None:
+    with pytest.raises(ipysvs.FileError, match="not a readable saved session") as missing:
         ipysvs.load(tmp_path / "nothing-here")
+    assert isinstance(missing.value, OSError)
     path = session.save(tmp_path / "s")
     (path / "session.json").write_text('{"format": "something-else"}')
-    with pytest.raises(ParameterError, match="unsupported session format"):
+    with pytest.raises(ipysvs.FileError, match="unsupported session format"):
         ipysvs.load(path)
 
 

@@ -15,43 +15,38 @@ anything changes; a rejected edit leaves the session exactly as it was.
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .. import audio as audio_io
-from ..analysis import SongAnalysis, analyse
-from ..cache import audio_key, cache_dir, write_atomically
-from ..conditioned import ConditionedSeparator, RefinementSeparator
-from ..errors import AudioFileError, IpysvsError, ParameterError, WeightsError
-from ..f0 import Trajectory, bin_to_hz, hz_to_bin
-from ..models.joint import SHIPPED_WEIGHTS, JointModel, default_joint_model
-from ..models.joint import STEMS as SEPARATOR_STEMS
+from ..analysis import SongAnalysis
+from ..cache import audio_key
+from ..errors import FileError, IpysvsError, ParameterError, WeightsError
+from ..f0 import Trajectory
+from ..models.joint import JointModel, default_joint_model
 from ..models.unet import SeparationUNet
-from ..pitch import salience_trajectory, song_salience
-from ..separation import Separator, VocalFrames, default_separator, mixture_spectrum
+from ..pitch import snap_to_ridge
+from ..separation import default_separator
 from .adaptation import (
     SILENCE_WEIGHT,
     AdaptProgress,
     AdaptReport,
     AdaptTargets,
     Region,
-    SongTensors,
     changed_frames,
     check_options,
     default_layers,
     default_steps,
     fine_tune,
-    pitch_gate,
     runs_separator,
     training_frames,
 )
+from .analysis_cache import cached_analysis
 from .edits import (
     Draw,
     Edit,
@@ -61,18 +56,22 @@ from .edits import (
     Unvoice,
     activity,
     apply_edits,
-    edit_from_json,
     validate_edit,
 )
 from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, newest
-from .song_remix import SongRemix
+from .reseparation import changed_tensors, nets_with_changes, reseparate, training_song
+from .store import (
+    JOINT_NETS_FILE,
+    PLAIN_NETS_FILE,
+    SavedSession,
+    edits_from_json,
+    read_session,
+    write_session,
+)
 
-ANALYSIS_VERSION = "1"
-SESSION_FORMAT = "ipysvs-session-1"
+__all__ = ["OlderSessionWarning", "Session", "load", "open", "register_display"]
+
 STEMS = ("vocals", "accompaniment", "mixture")
-SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
-PLAIN_NETS_FILE = "separator.safetensors"  # the U-Nets SVS->F0 adapted, only the changed tensors
-JOINT_NETS_FILE = "joint-separator.safetensors"  # the joint model's U-Nets, if an activity loss adapted them
 
 
 DisplayFactory = Callable[["Session"], object]
@@ -266,8 +265,7 @@ class Session:
         covered = np.flatnonzero((self.frame_times >= t0) & (self.frame_times < t1))
         if covered.size < 2:
             raise ParameterError(f"[{t0}, {t1}) s covers {covered.size} frame(s); snap needs at least two")
-        current = self.f0.hz[covered]
-        snapped = np.array([self._ridge(frame, hz) for frame, hz in zip(covered, current, strict=True)])
+        snapped = snap_to_ridge(self._salience[covered], self.f0.hz[covered])
         self._push(
             Draw(
                 float(self.frame_times[covered[0]]),
@@ -309,18 +307,6 @@ class Session:
         self._edits.append(edit)
         self._redo.clear()
         self._notify("edit")
-
-    def _ridge(self, frame: int, hz: float) -> float:
-        row = self._salience[frame]
-        if hz <= 0:
-            peak = int(np.argmax(row))
-        else:
-            centre = int(np.clip(round(float(hz_to_bin(hz))), 0, row.size - 1))
-            lo, hi = max(centre - SNAP_SEARCH_BINS, 0), min(centre + SNAP_SEARCH_BINS + 1, row.size)
-            peak = lo + int(np.argmax(row[lo:hi]))
-        neighbours = np.arange(max(peak - 1, 0), min(peak + 2, row.size))
-        weights = row[neighbours] + 1e-9
-        return float(bin_to_hz(np.sum(neighbours * weights) / np.sum(weights)))
 
     # ----------------------------------------------------------------- adaptation
     def adapt(
@@ -392,11 +378,16 @@ class Session:
             losses, epochs = fine_tune(
                 model,
                 plain,
-                self._training_song(
+                training_song(
                     model,
+                    self._samples,
+                    self.sr,
+                    self._analysis,
+                    self._estimate,
                     edited_hz,
                     corrected,
-                    uses_separator,
+                    self.activity,
+                    needs_mixture=uses_separator,
                     remix=bool(learn_accompaniment) and variant == "f0-svs",
                 ),
                 targets,
@@ -407,11 +398,16 @@ class Session:
                 silence_weight=silence_weight,
                 progress=progress,
             )
-        vocals, salience, estimate = self._reseparate(
+        vocals, salience, estimate = reseparate(
             model,
             plain,
+            self._samples,
+            self.sr,
+            self._analysis,
+            self._edits,
+            self.activity,
             progress,
-            separator_trained=bool(_changed_tensors((model.vocals, model.accompaniment))),
+            separator_trained=bool(changed_tensors((model.vocals, model.accompaniment))),
         )
         report = AdaptReport(
             variant=variant,
@@ -439,7 +435,7 @@ class Session:
         """Whether an activity loss (``layers`` other than ``"none"``) adapted the joint model's U-Nets
         to this song, so that F0->SVS separates from scratch instead of refining the pretrained
         separation."""
-        return bool(_changed_tensors((self.model.vocals, self.model.accompaniment)))
+        return bool(changed_tensors((self.model.vocals, self.model.accompaniment)))
 
     def _plain_nets(self) -> tuple[SeparationUNet, SeparationUNet]:
         """The unconditioned U-Nets SVS->F0 adapts (the pretrained ones until then)."""
@@ -447,81 +443,6 @@ class Session:
             separator = default_separator()
             return separator.vocals_net, separator.accompaniment_net
         return self._plain
-
-    def _training_song(
-        self,
-        model: JointModel,
-        edited_hz: np.ndarray,
-        corrected: np.ndarray,
-        needs_mixture: bool,
-        *,
-        remix: bool,
-    ) -> SongTensors:
-        """The song as the training loop reads it (the mixture only when needed)."""
-        hz, gate = self._conditioning(edited_hz, corrected, self._estimate, corrections=bool(corrected.any()))
-        spectrum = mixture_spectrum(self._samples, self.sr) if needs_mixture or remix else None
-        song_remix = None
-        if remix and spectrum is not None:
-            ratio = self._pretrained_ratio(spectrum.abs())
-            song_remix = SongRemix.prepare(model, spectrum, ratio, edited_hz, corrected, self.activity)
-        return SongTensors(
-            vocal_magnitude=self._analysis.vocal_magnitude,
-            mixture_magnitude=spectrum.abs() if needs_mixture and spectrum is not None else None,
-            comb_hz=torch.from_numpy(hz.astype(np.float32)),
-            comb_weight=torch.from_numpy(gate.astype(np.float32)),
-            remix=song_remix,
-        )
-
-    def _pretrained_ratio(self, magnitude: torch.Tensor) -> torch.Tensor:
-        """``(2, frames, 1024)`` the pretrained separator's vocal ratio of every frame, from the vocal
-        magnitudes of the first separation and the mixture ``magnitude``."""
-        return (self._analysis.vocal_magnitude / magnitude.clamp_min(1e-8)).clamp(0, 1)
-
-    def _conditioning(
-        self, edited_hz: np.ndarray, corrected: np.ndarray, estimate: Trajectory, *, corrections: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The F0 and gate of the refiner (see :func:`~ipysvs.interactive.adaptation.pitch_gate`)."""
-        silent = self.activity < 0
-        return pitch_gate(edited_hz, corrected | silent, estimate, corrections=corrections)
-
-    def _reseparate(
-        self,
-        model: JointModel,
-        plain: tuple[SeparationUNet, SeparationUNet] | None,
-        progress: AdaptProgress | None,
-        *,
-        separator_trained: bool,
-    ) -> tuple[np.ndarray, np.ndarray, Trajectory]:
-        """Vocals ``(channels, samples)``, saliency ``(frames, 320)`` and F0 estimate of the adapted
-        networks."""
-        report_progress = None if progress is None else lambda done, total: progress("separate", done / total)
-        if plain is not None:  # SVS->F0: separate, then read the F0 off the adapted vocals
-            collector = VocalFrames()
-            separator = Separator(*plain)
-            vocals = separator.separate_channels(
-                self._samples, self.sr, progress=report_progress, collector=collector
-            )
-            salience = song_salience(model.salience, collector.magnitude)
-            return vocals, salience, salience_trajectory(salience)
-        salience = song_salience(model.salience, self._analysis.vocal_magnitude)
-        estimate = salience_trajectory(salience)
-        if progress is not None:
-            progress("estimate", 1.0)
-        edited_hz, corrected = apply_edits(self.frame_times, estimate.hz, self._edits)
-        hz, gate = self._conditioning(edited_hz, corrected, estimate, corrections=bool(corrected.any()))
-        if separator_trained:  # the song's own U-Nets (Cantisani's option): separate from scratch
-            separator = ConditionedSeparator(model, hz, gate)
-            return (
-                separator.separate_channels(self._samples, self.sr, progress=report_progress),
-                salience,
-                estimate,
-            )
-        # the pretrained separation stays; only what the pitch adds is separated
-        refinement = RefinementSeparator(model, self._analysis.vocal_magnitude, hz, gate)
-        vocals = self._analysis.vocals
-        if refinement.has_change():
-            vocals = vocals + refinement.separate_channels(self._samples, self.sr, progress=report_progress)
-        return vocals, salience, estimate
 
     # ----------------------------------------------------------------- outputs
     def stem(self, which: str, *, before: bool = False) -> np.ndarray:
@@ -557,25 +478,12 @@ class Session:
 
     def save(self, path: str | Path) -> Path:
         """Save the whole session -- audio, analysis, adapted model, edits with the redo stack, outputs
-        -- into the folder ``path`` (JSON, npz and safetensors; never pickle). Reopen with :func:`load`."""
-        import json
+        -- into the folder ``path`` (:mod:`~ipysvs.interactive.store`). Reopen with :func:`load`.
 
-        from safetensors.torch import save_file
-
+        Raises:
+            FileError: the folder cannot be written.
+        """
         folder = Path(path)
-        layout = self._layout
-        state = {
-            "format": SESSION_FORMAT,
-            "name": self.name,
-            "sr": self.sr,
-            "layout": {
-                "ndim": layout.ndim,
-                "channels_first": layout.channels_first,
-                "dtype": layout.dtype.str,
-            },
-            "edits": [e.to_json() for e in self._edits],
-            "redo": [e.to_json() for e in self._redo],
-        }
         current = replace(
             self._analysis,
             vocals=self._outputs[0],
@@ -583,33 +491,59 @@ class Session:
             salience=self._salience,
             f0=self._estimate,
         )
-        # the pretrained vocals too: F0->SVS adds what the pitch changes to them, not to an adapted output
-        arrays = {
-            "samples": self._samples,
-            **_analysis_arrays(current),
-            "pretrained_vocals": self._analysis.vocals,
-        }
-        if self._before is not None:
-            arrays["before_vocals"] = self._before[0]
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            np.savez(folder / "arrays.npz", **arrays)
-            save_file(self.model.shipped_state(), str(folder / "model.safetensors"))
-            for file, nets in (
-                (PLAIN_NETS_FILE, self._plain),
-                (JOINT_NETS_FILE, (self.model.vocals, self.model.accompaniment)),
-            ):
-                changed = _changed_tensors(nets) if nets is not None else {}
-                if changed:
-                    save_file(changed, str(folder / file))
-                else:
-                    (folder / file).unlink(missing_ok=True)  # never keep another session's file
-            (folder / "session.json").write_text(json.dumps(state, indent=1))
-        except OSError as error:
-            raise AudioFileError(f"{folder}: cannot save the session ({error})") from None
+        write_session(
+            folder,
+            SavedSession(
+                name=self.name,
+                sr=self.sr,
+                layout=self._layout,
+                samples=self._samples,
+                analysis=current,
+                # F0->SVS adds what the pitch changes to the pretrained vocals, not to an adapted output
+                pretrained_vocals=self._analysis.vocals,
+                before_vocals=None if self._before is None else self._before[0],
+                model_state=self.model.shipped_state(),
+                plain_changes={} if self._plain is None else changed_tensors(self._plain),
+                joint_changes=changed_tensors((self.model.vocals, self.model.accompaniment)),
+                edits=list(self._edits),
+                redo=list(self._redo),
+            ),
+        )
         if self._journal is not None:
             self._journal.saved(folder.resolve())
         return folder
+
+    @classmethod
+    def _from_saved(cls, saved: SavedSession, *, source: str) -> Session:
+        """The session a :class:`~ipysvs.interactive.store.SavedSession` describes (``source``: where it
+        was read, for messages)."""
+        samples, analysis = saved.samples, saved.analysis
+        session = cls(samples, saved.sr, saved.layout, analysis, name=saved.name)
+        try:
+            session.model.load_shipped_state(saved.model_state, source=source)
+        except WeightsError as error:
+            if "older ipysvs" not in str(error):
+                raise
+            warnings.warn(
+                f"{source} was saved by an older ipysvs: its edits and separation are restored, its "
+                "adapted model is not (that model's separator was retrained). Call adapt() to adapt again.",
+                OlderSessionWarning,
+                stacklevel=4,
+            )
+        if saved.plain_changes:
+            session._plain = nets_with_changes(saved.plain_changes, source=f"{source}/{PLAIN_NETS_FILE}")
+        if saved.joint_changes:
+            joint = nets_with_changes(saved.joint_changes, source=f"{source}/{JOINT_NETS_FILE}")
+            session.model.vocals, session.model.accompaniment = joint
+        session._edits, session._redo = list(saved.edits), list(saved.redo)
+        if saved.before_vocals is not None:
+            session._before = (saved.before_vocals, samples - saved.before_vocals)
+        pretrained = saved.pretrained_vocals
+        if pretrained is None and session._before is not None:  # saved before the pretrained vocals were
+            pretrained = default_separator().separate_channels(samples, saved.sr)
+        if pretrained is not None:
+            session._analysis = replace(analysis, vocals=pretrained, accompaniment=samples - pretrained)
+        return session
 
     # ----------------------------------------------------------------- display
     def show(self) -> object:
@@ -712,10 +646,10 @@ def _replay(session: Session, entry: JournalEntry) -> None:
         ParameterError: the journal holds an edit that does not fit this song.
     """
     try:
-        session._edits = _edits_from_json(entry.edits, session.duration_s)
-        session._redo = _edits_from_json(entry.redo, session.duration_s)
+        session._edits = edits_from_json(entry.edits, session.duration_s)
+        session._redo = edits_from_json(entry.redo, session.duration_s)
     except ParameterError as error:
-        raise ParameterError(f"{entry.path}: cannot restore this journal ({error})") from None
+        raise FileError(f"{entry.path}: cannot restore this journal ({error})") from None
 
 
 def load(path: str | Path, *, journal: bool = True) -> Session:
@@ -725,153 +659,12 @@ def load(path: str | Path, *, journal: bool = True) -> Session:
         journal: journal the edits made from here on (as :func:`open` does).
 
     Raises:
-        ParameterError: the folder is not a saved session or is damaged.
+        FileError: the folder is missing, not a saved session, or damaged.
     """
     folder = Path(path)
     try:
-        session = _load(folder)
-        key = audio_key(session._samples, session.sr)
-        return _journaled(session, key, restore=False, journal=journal, saved_to=folder)
-    except ParameterError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise ParameterError(f"{folder}: not a readable saved session ({error})") from None
-
-
-def _load(folder: Path) -> Session:
-    import json
-
-    from safetensors.torch import load_file
-
-    state = json.loads((folder / "session.json").read_text())
-    if state.get("format") != SESSION_FORMAT:
-        raise ParameterError(f"{folder}: unsupported session format {state.get('format')!r}")
-    with np.load(folder / "arrays.npz") as saved:
-        arrays = {key: saved[key] for key in saved.files}
-    samples, sr = arrays["samples"], int(state["sr"])
-    analysis = _analysis_from_arrays(arrays, samples)
-    saved_layout = state["layout"]
-    layout = audio_io.Layout(
-        int(saved_layout["ndim"]), bool(saved_layout["channels_first"]), np.dtype(saved_layout["dtype"])
-    )
-    session = Session(samples, sr, layout, analysis, name=str(state["name"]))
-    try:
-        session.model.load_shipped_state(load_file(str(folder / "model.safetensors")), source=str(folder))
-    except WeightsError as error:
-        if "older ipysvs" not in str(error):
-            raise
-        warnings.warn(
-            f"{folder} was saved by an older ipysvs: its edits and separation are restored, its adapted "
-            "model is not (that model's separator was retrained). Call adapt() to adapt again.",
-            OlderSessionWarning,
-            stacklevel=3,
-        )
-    if (folder / PLAIN_NETS_FILE).is_file():
-        session._plain = _plain_nets_with(load_file(str(folder / PLAIN_NETS_FILE)), source=str(folder))
-    if (folder / JOINT_NETS_FILE).is_file():
-        joint = _plain_nets_with(load_file(str(folder / JOINT_NETS_FILE)), source=str(folder))
-        session.model.vocals, session.model.accompaniment = joint
-    duration = samples.shape[1] / sr
-    session._edits = _edits_from_json(state["edits"], duration)
-    session._redo = _edits_from_json(state["redo"], duration)
-    if "before_vocals" in arrays:
-        session._before = (arrays["before_vocals"], samples - arrays["before_vocals"])
-    pretrained = arrays.get("pretrained_vocals")
-    if pretrained is None and session._before is not None:  # saved before the pretrained vocals were
-        pretrained = default_separator().separate_channels(samples, sr)
-    if pretrained is not None:
-        session._analysis = replace(analysis, vocals=pretrained, accompaniment=samples - pretrained)
-    return session
-
-
-def _edits_from_json(records: object, duration_s: float) -> list[Edit]:
-    """Validated edits from a JSON list.
-
-    Raises:
-        ParameterError: not a list, or an edit that is malformed or outside the song.
-    """
-    if not isinstance(records, list):
-        raise ParameterError(f"edits must be a JSON list, got {type(records).__name__}")
-    return [edit_from_json(record, duration_s=duration_s) for record in records]
-
-
-def _changed_tensors(nets: tuple[SeparationUNet, SeparationUNet]) -> dict[str, torch.Tensor]:
-    """The tensors of SVS->F0-adapted U-Nets that differ from the pretrained ones, as
-    ``{"vocals.<name>" | "accompaniment.<name>": tensor}``."""
-    pretrained = default_separator()
-    changed = {}
-    for stem, net, original in zip(
-        SEPARATOR_STEMS, nets, (pretrained.vocals_net, pretrained.accompaniment_net), strict=True
-    ):
-        reference = original.state_dict()
-        for name, value in net.state_dict().items():
-            if not torch.equal(value, reference[name]):
-                changed[f"{stem}.{name}"] = value.detach().contiguous().clone()
-    return changed
-
-
-def _plain_nets_with(
-    changed: Mapping[str, torch.Tensor], *, source: str
-) -> tuple[SeparationUNet, SeparationUNet]:
-    """Copies of the pretrained U-Nets with the saved ``changed`` tensors put back."""
-    pretrained = default_separator()
-    nets = (copy.deepcopy(pretrained.vocals_net), copy.deepcopy(pretrained.accompaniment_net))
-    states = {stem: net.state_dict() for stem, net in zip(SEPARATOR_STEMS, nets, strict=True)}
-    with torch.no_grad():
-        for key, value in changed.items():
-            stem, _, name = key.partition(".")
-            target = states.get(stem, {}).get(name)
-            if target is None or target.shape != value.shape:
-                raise ParameterError(f"{source}: {PLAIN_NETS_FILE} holds an unexpected tensor {key!r}")
-            target.copy_(value)
-    return nets
-
-
-def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
-    """A hash of the audio (its :func:`~ipysvs.cache.audio_key`, computed unless given), the analysis
-    version and the weights."""
-    audio = audio or audio_key(samples, sr)
-    weights = SHIPPED_WEIGHTS.stat().st_size if SHIPPED_WEIGHTS.is_file() else 0
-    return hashlib.sha256(f"{ANALYSIS_VERSION}:{weights}:{audio}".encode()).hexdigest()[:32]
-
-
-def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> SongAnalysis:
-    """:func:`~ipysvs.analysis.analyse`, from the on-disk cache when this audio was analysed before
-    (``audio``: the audio's :func:`~ipysvs.cache.audio_key`, if already computed)."""
-    path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as saved:
-                return _analysis_from_arrays(saved, samples)
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged cache entry is recomputed
-    arrays = _analysis_arrays(analyse(samples, sr))
-    write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
-    # what the cache holds, not the fresh analysis: a song opened now and reopened later (or restored
-    # after a crash) adapts to the same model and the same vocals
-    return _analysis_from_arrays(arrays, samples)
-
-
-def _analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
-    """The arrays that store an analysis (the accompaniment is derived from the mixture on reading)."""
-    return {
-        "vocals": analysis.vocals,
-        "vocal_magnitude": analysis.vocal_magnitude.numpy().astype(np.float16),
-        "salience": analysis.salience.astype(np.float16),
-        "f0_times": analysis.f0.times,
-        "f0_hz": analysis.f0.hz,
-        "f0_confidence": analysis.f0.confidence,
-        "beats": analysis.beats,
-    }
-
-
-def _analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray) -> SongAnalysis:
-    """Rebuild what :func:`_analysis_arrays` stored, for the mixture ``samples``."""
-    return SongAnalysis(
-        vocals=arrays["vocals"],
-        accompaniment=samples - arrays["vocals"],
-        vocal_magnitude=torch.from_numpy(arrays["vocal_magnitude"].astype(np.float32)),
-        salience=arrays["salience"].astype(np.float32),
-        f0=Trajectory(arrays["f0_times"], arrays["f0_hz"], arrays["f0_confidence"]),
-        beats=arrays["beats"],
-    )
+        session = Session._from_saved(read_session(folder), source=str(folder))
+    except (ParameterError, WeightsError) as error:
+        raise FileError(f"{folder}: damaged saved session ({error})") from None
+    key = audio_key(session._samples, session.sr)
+    return _journaled(session, key, restore=False, journal=journal, saved_to=folder)

@@ -36,7 +36,7 @@ from typing import TypeVar
 import numpy as np
 
 from .. import audio as audio_io
-from ..errors import AudioFileError, ParameterError
+from ..errors import AudioFileError, FileError, ParameterError
 
 INDEX_FILE = "index.csv"
 CLIPS_FOLDER = "clips"
@@ -223,10 +223,10 @@ def read_clips(folder: str | Path, *, singers: Iterable[str] | None = None) -> l
     folder = Path(folder)
     index = folder / INDEX_FILE
     if not index.is_file():
-        raise ParameterError(f"{index}: no such file; a data folder needs {INDEX_FILE} and {CLIPS_FOLDER}/")
+        raise FileError(f"{index}: no such file; a data folder needs {INDEX_FILE} and {CLIPS_FOLDER}/")
     rows = _read_csv(index, INDEX_COLUMNS)
     if not rows:
-        raise ParameterError(f"{index}: lists no clips")
+        raise FileError(f"{index}: lists no clips")
     files = _list_files(folder / CLIPS_FOLDER)
     clips = [_clip_from_row(index, line, row, files) for line, row in rows]
     _check_unique_names(index, clips)
@@ -326,7 +326,7 @@ def _label_row(path: Path, line: int, row: dict[str, str]) -> list[float]:
     except (TypeError, ValueError):
         values = [np.nan]
     if not np.isfinite(values).all() or values[1] < 0:
-        raise ParameterError(
+        raise FileError(
             f"{path} line {line}: expected finite numbers {', '.join(LABEL_COLUMNS)} with F0 >= 0 Hz, "
             f"got {', '.join(repr(row.get(column)) for column in LABEL_COLUMNS)}"
         )
@@ -345,18 +345,18 @@ def _read_csv(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, s
             reader = csv.DictReader(stream, skipinitialspace=True)
             missing = [column for column in columns if column not in (reader.fieldnames or [])]
             if missing:
-                raise ParameterError(
+                raise FileError(
                     f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}"
                 )
             return [(reader.line_num, row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise ParameterError(f"{path}: cannot read ({error})") from None
+        raise FileError(f"{path}: cannot read ({error})") from None
 
 
 def _list_files(clips_folder: Path) -> dict[str, list[Path]]:
     """The folder's files keyed by their name without the last extension (``a.voice.ogg`` -> ``a.voice``)."""
     if not clips_folder.is_dir():
-        raise AudioFileError(f"{clips_folder}: no such folder")
+        raise FileError(f"{clips_folder}: no such folder")
     files: dict[str, list[Path]] = defaultdict(list)
     for path in clips_folder.iterdir():
         files[path.name.rsplit(".", 1)[0]].append(path)
@@ -366,18 +366,18 @@ def _list_files(clips_folder: Path) -> dict[str, list[Path]]:
 def _clip_from_row(index: Path, line: int, row: dict[str, str], files: dict[str, list[Path]]) -> Clip:
     name, singer, song = ((row[column] or "").strip() for column in ("name", "singer", "song"))
     if not (name and singer and song):
-        raise ParameterError(f"{index} line {line}: name, singer and song must not be empty")
+        raise FileError(f"{index} line {line}: name, singer and song must not be empty")
     try:
         clip, duration_s = int(row["clip"]), float(row["duration_s"])
     except (TypeError, ValueError):
-        raise ParameterError(
+        raise FileError(
             f"{index} line {line}: clip must be a whole number and duration_s a number of seconds, "
             f"got {row['clip']!r} and {row['duration_s']!r}"
         ) from None
     folder = index.parent / CLIPS_FOLDER
     labels = folder / f"{name}{LABELS_SUFFIX}"
     if not labels.is_file():
-        raise AudioFileError(f"{labels}: no such file (the labels of clip {name})")
+        raise FileError(f"{labels}: no such file (the labels of clip {name})")
     return Clip(
         name=name,
         singer=singer,
@@ -404,5 +404,5 @@ def _check_unique_names(index: Path, clips: Sequence[Clip]) -> None:
     seen: set[str] = set()
     for clip in clips:
         if clip.name in seen:
-            raise ParameterError(f"{index}: clip {clip.name} is listed twice")
+            raise FileError(f"{index}: clip {clip.name} is listed twice")
         seen.add(clip.name)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from .. import audio as audio_io
-from ..errors import ParameterError
+from ..errors import FileError, ParameterError
 from ..f0 import Trajectory, frame_f0
 from ..separation import RATIO_EPS
 from ..spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
@@ -556,7 +556,7 @@ def write_csv(results: Sequence[ClipResult], path: str | Path) -> Path:
                 values = [_format_value(result.metrics.get(column, math.nan)) for column in metrics]
                 writer.writerow([*identity, *values, result.skipped])
     except OSError as error:
-        raise ParameterError(f"{path}: cannot write ({error.strerror or error})") from None
+        raise FileError(f"{path}: cannot write ({error.strerror or error})") from None
     return path
 
 

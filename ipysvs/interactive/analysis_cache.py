@@ -1,0 +1,78 @@
+"""The on-disk cache of a song's first analysis (separation, saliency, F0, beats), keyed by content.
+
+Reopening a song the cache already holds is instant, and a song opened now and reopened later (or
+restored after a crash) adapts from exactly the same vocals and estimate: :func:`cached_analysis`
+always returns what the cache holds, never the fresher float32 analysis it was made from. The
+arrays are also the analysis part of a saved session (:mod:`~ipysvs.interactive.store`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from ..analysis import SongAnalysis, analyse
+from ..cache import audio_key, cache_dir, write_atomically
+from ..f0 import Trajectory
+from ..models.joint import SHIPPED_WEIGHTS
+
+__all__ = ["ANALYSIS_VERSION", "analysis_arrays", "analysis_from_arrays", "cached_analysis", "content_key"]
+
+ANALYSIS_VERSION = "1"
+
+
+def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
+    """A hash of the audio (its :func:`~ipysvs.cache.audio_key`, computed unless given), the analysis
+    version and the weights."""
+    audio = audio or audio_key(samples, sr)
+    weights = SHIPPED_WEIGHTS.stat().st_size if SHIPPED_WEIGHTS.is_file() else 0
+    return hashlib.sha256(f"{ANALYSIS_VERSION}:{weights}:{audio}".encode()).hexdigest()[:32]
+
+
+def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> SongAnalysis:
+    """:func:`~ipysvs.analysis.analyse` of ``(channels, samples)`` at ``sr`` Hz, from the on-disk cache
+    when this audio was analysed before (``audio``: the audio's :func:`~ipysvs.cache.audio_key`, if
+    already computed). A damaged entry is recomputed."""
+    path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
+    if path.is_file():
+        try:
+            with np.load(path) as saved:
+                return analysis_from_arrays(saved, samples)
+        except (OSError, KeyError, ValueError):
+            pass  # a damaged cache entry is recomputed
+    arrays = analysis_arrays(analyse(samples, sr))
+    write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
+    return analysis_from_arrays(arrays, samples)
+
+
+def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
+    """The arrays that store an analysis (the accompaniment is derived from the mixture on reading;
+    magnitudes and saliency as float16)."""
+    return {
+        "vocals": analysis.vocals,
+        "vocal_magnitude": analysis.vocal_magnitude.numpy().astype(np.float16),
+        "salience": analysis.salience.astype(np.float16),
+        "f0_times": analysis.f0.times,
+        "f0_hz": analysis.f0.hz,
+        "f0_confidence": analysis.f0.confidence,
+        "beats": analysis.beats,
+    }
+
+
+def analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray) -> SongAnalysis:
+    """Rebuild what :func:`analysis_arrays` stored, for the mixture ``samples`` ``(channels, samples)``.
+
+    Raises:
+        KeyError: an array is missing.
+    """
+    return SongAnalysis(
+        vocals=arrays["vocals"],
+        accompaniment=samples - arrays["vocals"],
+        vocal_magnitude=torch.from_numpy(arrays["vocal_magnitude"].astype(np.float32)),
+        salience=arrays["salience"].astype(np.float32),
+        f0=Trajectory(arrays["f0_times"], arrays["f0_hz"], arrays["f0_confidence"]),
+        beats=arrays["beats"],
+    )
