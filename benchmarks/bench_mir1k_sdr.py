@@ -40,11 +40,11 @@ from ipysvs import audio as audio_io
 from ipysvs.research.datasets import VALIDATION_SINGERS, read_clips
 from ipysvs.research.evaluation import (
     ClipResult,
-    Summary,
     System,
+    SystemSummary,
     blind_system,
     evaluate_clips,
-    format_table,
+    format_system_table,
     oracle_system,
     summarise,
     write_csv,
@@ -54,7 +54,7 @@ from ipysvs.spectral import SAMPLE_RATE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mir1k"
 TARGET_DIFFERENCE_DB = 0.05
-# (header, Summary attribute, key) of the markdown table's metric columns
+# (header, SystemSummary attribute, key) of the markdown table's metric columns
 MARKDOWN_COLUMNS = (
     ("vocals SDR", "medians", "vocals_sdr"),
     ("vocals SIR", "medians", "vocals_sir"),
@@ -123,7 +123,7 @@ def machine() -> str:
     )
 
 
-def markdown(summaries: Sequence[Summary], difference: np.ndarray, command: str, clips: str) -> str:
+def markdown(summaries: Sequence[SystemSummary], difference: np.ndarray, command: str, clips: str) -> str:
     """A RESULTS.md section: date, command, machine, the table of systems and the ipysvs - reference gap."""
     lines = [
         f"### MIR-1K vocal SDR ({datetime.date.today().isoformat()})",
@@ -154,7 +154,7 @@ def _describe(difference: np.ndarray) -> str:
     )
 
 
-def _gap(summaries: Sequence[Summary]) -> float:
+def _gap(summaries: Sequence[SystemSummary]) -> float:
     median = {s.system: s.medians["vocals_sdr"] for s in summaries}
     return median["ipysvs"] - median["reference"]
 
@@ -172,7 +172,7 @@ def main(argv: Sequence[str]) -> int:
         write_csv(results, args.out)
     summaries = summarise(results)
     difference = vocal_sdr_difference(results, "ipysvs", "reference")
-    print(format_table(summaries))
+    print(format_system_table(summaries))
     print()
     for summary in summaries:
         print(f"median vocal SDR {summary.system:>10}: {summary.medians['vocals_sdr']:6.2f} dB")

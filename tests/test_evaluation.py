@@ -30,7 +30,7 @@ from ipysvs.research.evaluation import (
     SeparationScores,
     SilentSourceError,
     evaluate_clips,
-    format_table,
+    format_system_table,
     gnsdr,
     ideal_ratio_mask,
     oracle_system,
@@ -232,7 +232,7 @@ def test_summarise_takes_medians_gnsdr_and_counts_skipped_per_system() -> None:
     assert x.medians["vocals_sdr"] == 5.0
     assert x.gnsdr["vocals"] == pytest.approx((1 + 12 + 40) / 8)
     assert (y.scored, y.skipped, y.gnsdr["vocals"]) == (1, 1, 2.0)
-    table = format_table([x, y])
+    table = format_system_table([x, y])
     assert "tracks skipped" in table and "vocals GNSDR" in table
     assert len({len(line) for line in table.splitlines()}) == 1  # fixed width
 

@@ -15,7 +15,7 @@ from ipysvs.errors import ParameterError
 from ipysvs.research.datasets import Labels
 from ipysvs.research.experiments import (
     SimulationRow,
-    format_table,
+    format_condition_table,
     give_true_f0,
     mark_true_activity,
     median_table,
@@ -105,7 +105,7 @@ def test_median_table_gains_are_per_song_changes_over_zero() -> None:
     assert table[("f0-svs", 50)].rpa_gain == pytest.approx(0.0)  # median of NaN (a), +0.1 (b), -0.1 (c)
     assert table[("f0-svs", 0)].rpa_gain == 0.0 and math.isnan(table[("svs", 50)].rpa_gain)
     assert table[("f0-svs", 50)].anchor_gain == 2.0  # median of +2 (a), +2 (b), +1.5 (c) over svs at 0 %
-    assert "RPA gain" in format_table(list(table.values()))
+    assert "RPA gain" in format_condition_table(list(table.values()))
     assert [s.variant for s in median_table(rows)][:2] == ["f0-svs", "f0-svs"]
 
 

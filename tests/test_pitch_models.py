@@ -11,8 +11,8 @@ from ipysvs.conditioned import ConditionedSeparator
 from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError, WeightsError
 from ipysvs.f0 import hz_to_bin
-from ipysvs.models.joint import SHIPPED_WEIGHTS, JointModel, SvsToF0, load_joint_model
-from ipysvs.models.salience import BIN_HZ, HARMONICS, HarmonicStack, SalienceUNet, render_harmonics
+from ipysvs.models.joint import SHIPPED_WEIGHTS, JointModel, load_joint_model
+from ipysvs.models.salience import BIN_HZ, HARMONICS, HarmonicStack, render_harmonics
 from ipysvs.pitch import salience_trajectory, song_salience
 from ipysvs.separation import VocalFrames
 
@@ -114,13 +114,6 @@ def test_pitch_gate_trusts_the_user_and_the_estimate_only_as_told(monkeypatch) -
     np.testing.assert_allclose(gate, [1.0, 1.0, 0.0, 0.0])
     _, gate = adaptation.pitch_gate(edited, informed, estimate, corrections=True)
     np.testing.assert_allclose(gate, [1.0, 1.0, 0.5, 0.7])
-
-
-def test_svs_to_f0_trains_the_separator_through_the_pitch_loss() -> None:
-    model = SvsToF0(SalienceUNet())
-    model(torch.rand(1, 2, 64, 1024) * 5).mean().backward()
-    assert model.vocals.encoder[0].conv.weight.grad.abs().sum() > 0
-    assert model.accompaniment.decoder[-1].deconv.weight.grad.abs().sum() > 0
 
 
 def test_conditioned_separator_validates_its_f0() -> None:

@@ -22,7 +22,7 @@ from ..research.datasets import Track, read_clips
 from ..research.evaluation import (
     System,
     evaluate_clips,
-    format_table,
+    format_system_table,
     oracle_system,
     summarise,
     write_csv,
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     items = clips if args.quiet else tqdm(clips, desc="evaluate", unit="clip")
     results = evaluate_clips(items, systems)
     write_csv(results, args.out)
-    print(format_table(summarise(results)))
+    print(format_system_table(summarise(results)))
     print(f"per-clip scores: {args.out}")
     skipped = sorted({result.name for result in results if result.skipped})
     if skipped:

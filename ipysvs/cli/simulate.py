@@ -18,9 +18,9 @@ from ..errors import IpysvsError
 from ..research.datasets import first_per_singer, group_songs, read_clips
 from ..research.experiments import (
     RATIOS,
-    VARIANTS,
+    SIMULATION_VARIANTS,
     append_rows,
-    format_table,
+    format_condition_table,
     median_table,
     parse_ratios,
     parse_variants,
@@ -40,7 +40,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--ratios", default=",".join(map(str, RATIOS)), help="corrected percentages, e.g. 0,25,50,75,100"
     )
     simulate.add_argument(
-        "--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}"
+        "--variants",
+        default=",".join(SIMULATION_VARIANTS),
+        help=f"comma-separated, from {', '.join(SIMULATION_VARIANTS)}",
     )
     simulate.add_argument("--singers", nargs="*", help="only these singers (default: all)")
     simulate.add_argument("--limit", type=int, help="at most this many tracks")
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     names = {item.name for item in tracks}
     rows = [row for row in read_rows(args.out) if row.name in names and row.variant in variants]
     summaries = median_table([row for row in rows if row.ratio in ratios])
-    print(format_table(summaries))
+    print(format_condition_table(summaries))
     picture = plot(summaries, args.plot or args.out.with_suffix(".png"))
     print(f"per-{args.unit} rows: {args.out}\nplot: {picture}")
     return EXIT_SOME_FAILED if failed else EXIT_OK

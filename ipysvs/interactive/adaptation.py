@@ -44,7 +44,7 @@ from .song_remix import SongRemix
 AdaptProgress = Callable[[str, float], None]
 """Called as ``progress(phase, fraction)`` with phase "train", "estimate" or "separate"."""
 
-VARIANTS = ("f0-svs", "svs-f0")
+ADAPT_VARIANTS = ("f0-svs", "svs-f0")
 REGIONS = ("up-to-last", "corrected")
 ENCODER_BLOCKS = 6
 SILENCE_WEIGHT = 1.0
@@ -147,8 +147,8 @@ def check_options(
     Raises:
         ParameterError: naming the bad option and what it accepts.
     """
-    if variant not in VARIANTS:
-        raise ParameterError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if variant not in ADAPT_VARIANTS:
+        raise ParameterError(f"variant must be one of {ADAPT_VARIANTS}, got {variant!r}")
     check_plan(layers=layers, steps=steps)
     for name, value in (("learning_rate", learning_rate), ("silence_weight", silence_weight)):
         number = isinstance(value, int | float) and not isinstance(value, bool)

@@ -20,11 +20,11 @@ from ..analysis import SongAnalysis
 from ..conditioned import ConditionedSeparator, RefinementSeparator
 from ..errors import ParameterError
 from ..f0 import Trajectory
-from ..models.joint import STEMS as SEPARATOR_STEMS
 from ..models.joint import JointModel
 from ..models.unet import SeparationUNet
 from ..pitch import salience_trajectory, song_salience
 from ..separation import Separator, VocalFrames, default_separator, mixture_spectrum
+from ..stems import STEMS
 from .adaptation import AdaptProgress, SongTensors, pitch_gate
 from .edits import Edit, apply_edits
 from .song_remix import SongRemix
@@ -134,7 +134,7 @@ def changed_tensors(nets: UNetPair) -> dict[str, torch.Tensor]:
     pretrained = default_separator()
     changed = {}
     for stem, net, original in zip(
-        SEPARATOR_STEMS, nets, (pretrained.vocals_net, pretrained.accompaniment_net), strict=True
+        STEMS, nets, (pretrained.vocals_net, pretrained.accompaniment_net), strict=True
     ):
         reference = original.state_dict()
         for name, value in net.state_dict().items():
@@ -151,7 +151,7 @@ def nets_with_changes(changed: Mapping[str, torch.Tensor], *, source: str) -> UN
     """
     pretrained = default_separator()
     nets = (copy.deepcopy(pretrained.vocals_net), copy.deepcopy(pretrained.accompaniment_net))
-    states = {stem: net.state_dict() for stem, net in zip(SEPARATOR_STEMS, nets, strict=True)}
+    states = {stem: net.state_dict() for stem, net in zip(STEMS, nets, strict=True)}
     with torch.no_grad():
         for key, value in changed.items():
             stem, _, name = key.partition(".")

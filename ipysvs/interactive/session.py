@@ -32,6 +32,7 @@ from ..models.joint import JointModel, default_joint_model
 from ..models.unet import SeparationUNet
 from ..pitch import snap_to_ridge
 from ..separation import default_separator
+from ..stems import STEMS, TRACKS
 from .adaptation import (
     SILENCE_WEIGHT,
     AdaptProgress,
@@ -70,8 +71,6 @@ from .store import (
 )
 
 __all__ = ["OlderSessionWarning", "Session", "load", "open", "register_display"]
-
-STEMS = ("vocals", "accompaniment", "mixture")
 
 
 DisplayFactory = Callable[["Session"], object]
@@ -448,8 +447,8 @@ class Session:
     def stem(self, which: str, *, before: bool = False) -> np.ndarray:
         """``"vocals"``, ``"accompaniment"`` or ``"mixture"`` as ``(channels, samples)``; ``before=True``
         gives the output before the last adaptation."""
-        if which not in STEMS:
-            raise ParameterError(f"choose one of {STEMS}, got {which!r}")
+        if which not in TRACKS:
+            raise ParameterError(f"choose one of {TRACKS}, got {which!r}")
         if which == "mixture":
             return self._samples
         outputs = self._outputs
@@ -470,7 +469,7 @@ class Session:
         import json
 
         folder = Path(folder)
-        for which in ("vocals", "accompaniment"):
+        for which in STEMS:
             audio_io.write(folder / f"{which}.{file_format}", self.stem(which), self.sr)
         self.f0.to_csv(folder / "f0.csv")
         (folder / "edits.json").write_text(json.dumps([e.to_json() for e in self._edits], indent=1))

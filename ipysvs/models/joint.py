@@ -5,7 +5,8 @@
   separator's ratio mask. With no pitch information (gate 0) the joint model separates exactly like
   the pretrained Spleeter model, before and after training, on any input: pitch can only add.
 * **SVS->F0**: the separated vocal magnitudes feed the saliency network; gradients of a pitch loss flow
-  back into the vocals U-Net (:class:`SvsToF0`).
+  back into both U-Nets (:func:`ipysvs.interactive.adaptation.fine_tune` with ``variant="svs-f0"``
+  trains the song's copies of the plain pretrained U-Nets this way).
 
 Our saliency network always reads *separated* vocal magnitudes (a clean front end): in F0->SVS these
 come from the frozen pretrained separator, in SVS->F0 from the separator being adapted.
@@ -27,7 +28,7 @@ from ..errors import WeightsError
 from .refiner import MaskRefiner
 from .salience import SalienceUNet
 from .unet import SeparationUNet
-from .weights import STEMS, load_pretrained_unet
+from .weights import load_pretrained_unet
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "pitch.safetensors"
 SHIPPED_PARTS = ("salience", "refiner")
@@ -106,34 +107,6 @@ class JointModel(nn.Module):
                 own[name].copy_(value)
 
 
-class SvsToF0(nn.Module):
-    """Nakano's SVS->F0 variant: the separated vocal magnitudes feed the saliency network, so a pitch
-    loss also trains the separator (gradients flow through the ratio mask into both U-Nets).
-
-    Args:
-        salience: the saliency network (shared, not copied).
-        vocals, accompaniment: unconditioned separation U-Nets (Spleeter's pretrained by default).
-    """
-
-    def __init__(
-        self,
-        salience: SalienceUNet,
-        vocals: SeparationUNet | None = None,
-        accompaniment: SeparationUNet | None = None,
-    ) -> None:
-        super().__init__()
-        self.salience = salience
-        self.vocals = vocals or load_pretrained_unet("vocals")
-        self.accompaniment = accompaniment or load_pretrained_unet("accompaniment")
-
-    def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
-        """Mixture magnitudes ``(batch, 2, frames, 1024)`` -> saliency ``(batch, frames, 320)``."""
-        from ..separation import ratio_mask
-
-        ratio = ratio_mask(self.vocals(magnitude), self.accompaniment(magnitude), magnitude)
-        return self.salience(ratio * magnitude)
-
-
 def read_shipped_state(path: Path) -> dict[str, torch.Tensor]:
     """The float32 tensors of a ``pitch.safetensors`` file.
 
@@ -170,9 +143,7 @@ def default_joint_model() -> JointModel:
 
 
 __all__ = [
-    "STEMS",
     "JointModel",
-    "SvsToF0",
     "default_joint_model",
     "load_joint_model",
     "read_shipped_state",

@@ -19,9 +19,9 @@ import torch
 
 from ..cache import cache_dir, write_atomically
 from ..errors import WeightsError
+from ..stems import STEMS
 from .unet import SeparationUNet
 
-STEMS = ("vocals", "accompaniment")
 _CHECKPOINT_FILES = {"vocals": "testcheckpoint0.ckpt", "accompaniment": "testcheckpoint1.ckpt"}
 
 

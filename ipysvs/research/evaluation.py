@@ -18,7 +18,7 @@ Example:
     >>> from ipysvs.research import datasets, evaluation# doctest: +SKIP
     >>> clips = datasets.read_clips("../shared/data/mir1k", singers=["Ani"])           # doctest: +SKIP
     >>> systems = {"oracle": evaluation.oracle_system}                                 # doctest: +SKIP
-    >>> print(evaluation.format_table(evaluation.summarise(
+    >>> print(evaluation.format_system_table(evaluation.summarise(
     ...     evaluation.evaluate_clips(clips, systems))))                               # doctest: +SKIP
 """
 
@@ -40,9 +40,9 @@ from ..errors import FileError, ParameterError
 from ..f0 import Trajectory, frame_f0
 from ..separation import RATIO_EPS
 from ..spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
+from ..stems import STEMS
 from .datasets import Labels, Track
 
-SOURCES = ("vocals", "accompaniment")
 MIXTURE = "mixture"
 FRAME_SECONDS = 1.0
 RESULT_COLUMNS = ("name", "singer", "song", "system", "duration_s")
@@ -93,7 +93,7 @@ class SourceScores:
 
 
 #: the metric columns of :meth:`SeparationScores.as_dict`, e.g. ``vocals_sdr``, ``accompaniment_museval_sar``
-SCORE_COLUMNS = tuple(f"{source}_{field.name}" for source in SOURCES for field in fields(SourceScores))
+SCORE_COLUMNS = tuple(f"{source}_{field.name}" for source in STEMS for field in fields(SourceScores))
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class SeparationScores:
 
     def as_dict(self) -> dict[str, float]:
         """Flat ``{"vocals_sdr": ..., "accompaniment_museval_sar": ...}``, keys :data:`SCORE_COLUMNS`."""
-        values = [value for source in SOURCES for value in astuple(getattr(self, source))]
+        values = [value for source in STEMS for value in astuple(getattr(self, source))]
         return dict(zip(SCORE_COLUMNS, values, strict=True))
 
 
@@ -131,7 +131,7 @@ class ClipResult:
 
 
 @dataclass(frozen=True)
-class Summary:
+class SystemSummary:
     """One system's scores over a set of tracks.
 
     Attributes:
@@ -149,7 +149,7 @@ class Summary:
     gnsdr: dict[str, float]
 
 
-def validate(references: np.ndarray, estimates: np.ndarray) -> None:
+def check_bss_inputs(references: np.ndarray, estimates: np.ndarray) -> None:
     """Check ``(sources, samples)`` references and estimates before BSS Eval, like ``mir_eval``.
 
     Raises:
@@ -160,14 +160,14 @@ def validate(references: np.ndarray, estimates: np.ndarray) -> None:
         raise ParameterError(
             f"references {references.shape} and estimates {estimates.shape} must have the same shape"
         )
-    if references.ndim != 2 or references.shape[0] != len(SOURCES):
+    if references.ndim != 2 or references.shape[0] != len(STEMS):
         raise ParameterError(f"expected mono signals, got sources of shape {references.shape[1:]}")
     if references.shape[1] == 0:
         raise ParameterError("cannot score empty signals (0 samples)")
     for kind, signals in (("reference", references), ("estimate", estimates)):
         if not np.isfinite(signals).all():
             raise ParameterError(f"the {kind} signals contain NaN or infinite samples")
-        for source, signal in zip(SOURCES, signals, strict=True):
+        for source, signal in zip(STEMS, signals, strict=True):
             if not signal.any():
                 raise SilentSourceError(f"the {source} {kind} is silent (all zeros): BSS Eval is undefined")
 
@@ -186,12 +186,12 @@ def score_mixture(
         framewise: also compute the museval columns (slower).
 
     Raises:
-        ParameterError: invalid signals (see :func:`validate`).
+        ParameterError: invalid signals (see :func:`check_bss_inputs`).
         SilentSourceError: the voice or the accompaniment is all zeros.
     """
     references = _stack(voice, accompaniment)
-    estimates = np.repeat(references.sum(axis=0, keepdims=True), len(SOURCES), axis=0)
-    validate(references, estimates)
+    estimates = np.repeat(references.sum(axis=0, keepdims=True), len(STEMS), axis=0)
+    check_bss_inputs(references, estimates)
     return _scores(references, estimates, sr, baseline_sdr=None, framewise=framewise)
 
 
@@ -216,12 +216,12 @@ def score_separation(
         framewise: also compute the museval columns (slower).
 
     Raises:
-        ParameterError: invalid signals (see :func:`validate`).
+        ParameterError: invalid signals (see :func:`check_bss_inputs`).
         SilentSourceError: a reference or estimate is all zeros.
     """
     references = _stack(voice, accompaniment)
     estimates = _stack(vocals_estimate, accompaniment_estimate)
-    validate(references, estimates)
+    check_bss_inputs(references, estimates)
     if mixture is None:
         mixture = score_mixture(voice, accompaniment, sr, framewise=False)
     baseline_sdr = np.array([mixture.vocals.sdr, mixture.accompaniment.sdr])
@@ -243,7 +243,7 @@ def _scores(
     return SeparationScores(
         *(
             SourceScores(*(float(value) for value in (sdr[i], sir[i], sar[i], nsdr[i], *frames[:, i])))
-            for i in range(len(SOURCES))
+            for i in range(len(STEMS))
         )
     )
 
@@ -312,7 +312,7 @@ def vocal_sdr(
         )
     references = np.stack([voice, accompaniment])  # (sources, channels, samples)
     estimates = np.stack([vocals_estimate, voice + accompaniment - vocals_estimate])
-    validate(references.mean(axis=1), estimates.mean(axis=1))
+    check_bss_inputs(references.mean(axis=1), estimates.mean(axis=1))
     sdr, _, _ = _bss_eval(references.mean(axis=1), estimates.mean(axis=1))
     window = round(FRAME_SECONDS * sr)
     if voice.shape[1] < window:
@@ -497,7 +497,7 @@ def _result(track: Track, system: str, scores: SeparationScores | None, skipped:
     return ClipResult(track.name, track.singer, track.song, system, track.duration_s, metrics, skipped)
 
 
-def summarise(results: Sequence[ClipResult]) -> list[Summary]:
+def summarise(results: Sequence[ClipResult]) -> list[SystemSummary]:
     """Per system, in order of first appearance: medians of every metric and the GNSDR per source."""
     by_system: dict[str, list[ClipResult]] = {}
     for result in results:
@@ -505,7 +505,7 @@ def summarise(results: Sequence[ClipResult]) -> list[Summary]:
     return [_summary(system, rows) for system, rows in by_system.items()]
 
 
-def _summary(system: str, rows: list[ClipResult]) -> Summary:
+def _summary(system: str, rows: list[ClipResult]) -> SystemSummary:
     scored = [row for row in rows if not row.skipped]
     columns = list(dict.fromkeys(column for row in scored for column in row.metrics))
     with warnings.catch_warnings():
@@ -513,9 +513,9 @@ def _summary(system: str, rows: list[ClipResult]) -> Summary:
         medians = {c: float(np.nanmedian([row.metrics.get(c, np.nan) for row in scored])) for c in columns}
     durations = [row.duration_s for row in scored]
     weighted = {
-        source: gnsdr([row.metrics[f"{source}_nsdr"] for row in scored], durations) for source in SOURCES
+        source: gnsdr([row.metrics[f"{source}_nsdr"] for row in scored], durations) for source in STEMS
     }
-    return Summary(system, len(scored), len(rows) - len(scored), medians, weighted)
+    return SystemSummary(system, len(scored), len(rows) - len(scored), medians, weighted)
 
 
 def gnsdr(nsdr: Sequence[float], durations_s: Sequence[float]) -> float:
@@ -564,20 +564,20 @@ def _format_value(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.4f}"
 
 
-# (label, Summary attribute, key) of each row of format_table
+# (label, SystemSummary attribute, key) of each row of format_system_table
 TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
     *(
         (f"{source} {metric.upper()} median", "medians", f"{source}_{metric}")
-        for source in SOURCES
+        for source in STEMS
         for metric in ("sdr", "sir", "sar", "nsdr")
     ),
-    *((f"{source} GNSDR", "gnsdr", source) for source in SOURCES),
-    *((f"{source} SDR museval", "medians", f"{source}_museval_sdr") for source in SOURCES),
+    *((f"{source} GNSDR", "gnsdr", source) for source in STEMS),
+    *((f"{source} SDR museval", "medians", f"{source}_museval_sdr") for source in STEMS),
     *((f"F0 {key[3:].upper()} median (%)", "medians", key) for key in MELODY_METRICS),
 )
 
 
-def format_table(summaries: Sequence[Summary]) -> str:
+def format_system_table(summaries: Sequence[SystemSummary]) -> str:
     """A fixed-width text table: one column per system, one row per metric (dB, 2 decimals).
 
     The first rows count the tracks scored and skipped; "museval" rows are medians over tracks of

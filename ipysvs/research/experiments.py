@@ -35,7 +35,7 @@ from ..interactive.session import open as open_session
 from .datasets import Labels, Track
 from .evaluation import SeparationScores, melody_scores, score_mixture, score_separation
 
-VARIANTS = ("svs", "svs-f0", "f0-svs", "activity", "activity-recon")
+SIMULATION_VARIANTS = ("svs", "svs-f0", "f0-svs", "activity", "activity-recon")
 RATIOS = (0, 25, 50, 75, 100)
 
 
@@ -45,7 +45,7 @@ class SimulationRow:
 
     Attributes:
         name: the song (or clip).
-        variant: one of :data:`VARIANTS`.
+        variant: one of :data:`SIMULATION_VARIANTS`.
         ratio: percentage of the song given as corrections (from its start).
         vocal_sdr, acc_sdr: BSS Eval v3 SDR of the whole song in dB.
         f0_rpa_uncorrected, f0_oa_uncorrected: raw pitch and overall accuracy (fractions) of the F0 on
@@ -79,11 +79,11 @@ def parse_ratios(text: str) -> tuple[int, ...]:
 
 
 def parse_variants(text: str) -> tuple[str, ...]:
-    """``"svs,f0-svs"`` -> ``("svs", "f0-svs")``, each one of :data:`VARIANTS`."""
+    """``"svs,f0-svs"`` -> ``("svs", "f0-svs")``, each one of :data:`SIMULATION_VARIANTS`."""
     variants = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
-    unknown = [v for v in variants if v not in VARIANTS]
+    unknown = [v for v in variants if v not in SIMULATION_VARIANTS]
     if unknown or not variants:
-        raise ParameterError(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
+        raise ParameterError(f"unknown variant(s) {unknown}; choose from {', '.join(SIMULATION_VARIANTS)}")
     return variants
 
 
@@ -91,7 +91,7 @@ def simulate_track(
     track: Track,
     *,
     ratios: Sequence[int] = RATIOS,
-    variants: Sequence[str] = VARIANTS,
+    variants: Sequence[str] = SIMULATION_VARIANTS,
     steps: int | None = None,
     layers: str | None = None,
     skip: Callable[[str, int], bool] = lambda variant, ratio: False,
@@ -219,7 +219,7 @@ def append_rows(path: Path, rows: Iterable[SimulationRow]) -> None:
 
 
 @dataclass(frozen=True)
-class Summary:
+class ConditionSummary:
     """Medians over songs of one condition. ``vocal_gain`` is the median per-song change of vocal SDR
     (dB) over the same variant at 0 %, ``anchor_gain`` over the pretrained separator (the ``svs`` row
     at 0 %); ``rpa_gain`` the median per-song change of the uncorrected
@@ -237,8 +237,8 @@ class Summary:
     rpa_gain: float
 
 
-def median_table(rows: Sequence[SimulationRow]) -> list[Summary]:
-    """One :class:`Summary` per (variant, ratio), variants in first-seen order, ratios ascending."""
+def median_table(rows: Sequence[SimulationRow]) -> list[ConditionSummary]:
+    """One :class:`ConditionSummary` per (variant, ratio), variants in first-seen order, ratios ascending."""
     zero = {(r.name, r.variant): r.vocal_sdr for r in rows if r.ratio == 0}
     anchor = {name: sdr for (name, variant), sdr in zero.items() if variant == "svs"}
     unadapted = {(r.name, r.ratio): r.f0_rpa_uncorrected for r in rows if r.variant == "svs"}
@@ -254,7 +254,7 @@ def median_table(rows: Sequence[SimulationRow]) -> list[Summary]:
             if variant != "svs" and (r.name, ratio) in unadapted
         ]
         summaries.append(
-            Summary(
+            ConditionSummary(
                 variant,
                 ratio,
                 len(chosen),
@@ -279,7 +279,7 @@ def _median(values: Sequence[float]) -> float:
         return float(np.nanmedian(values)) if len(values) else math.nan
 
 
-def format_table(summaries: Sequence[Summary]) -> str:
+def format_condition_table(summaries: Sequence[ConditionSummary]) -> str:
     """The median table as aligned text."""
     lines = [
         f"{'variant':<16}{'ratio':>6}{'songs':>7}{'vocal SDR':>11}{'gain vs 0%':>12}{'vs svs':>8}"
@@ -298,7 +298,7 @@ def format_table(summaries: Sequence[Summary]) -> str:
     return "\n".join(lines)
 
 
-def plot(summaries: Sequence[Summary], path: Path) -> Path:
+def plot(summaries: Sequence[ConditionSummary], path: Path) -> Path:
     """A PNG like Nakano et al.'s Figure 4: median vocal SDR (left) and raw pitch accuracy on the
     uncorrected part (right) against the corrected ratio, one line per variant."""
     import matplotlib

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STEMS = ("mixture", "vocals", "accompaniment")
+from ..stems import TRACKS
+
 MAX_ID = 2**53  # JavaScript's largest safe integer
 FIELDS: dict[str, dict[str, type]] = {
     "draw": {"points": int},
@@ -111,8 +112,8 @@ def _field(value: object, name: str, kind: type, action: str, duration_s: float)
         if not isinstance(value, bool):
             raise MessageError(f"{action}: {name} must be true or false, got {value!r:.40}")
         return value
-    if not isinstance(value, str) or value not in STEMS:
-        raise MessageError(f"{action}: {name} must be one of {STEMS}, got {value!r:.40}")
+    if not isinstance(value, str) or value not in TRACKS:
+        raise MessageError(f"{action}: {name} must be one of {TRACKS}, got {value!r:.40}")
     return value
 
 
