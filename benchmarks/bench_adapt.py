@@ -71,7 +71,7 @@ class PhaseClock:
         self.started = time.perf_counter()
         self.ends: dict[str, float] = {}
 
-    def __call__(self, phase: str, fraction: float) -> None:
+    def __call__(self, phase: str, done: int, total: int, /, **details: float) -> None:
         self.ends[phase] = time.perf_counter() - self.started
 
     def summary(self, total: float) -> str:

@@ -13,7 +13,10 @@ from .beats import detect_beats
 from .f0 import Trajectory
 from .models.joint import JointModel, default_joint_model
 from .pitch import salience_trajectory, song_salience
-from .separation import ProgressCallback, Separator, VocalFrames, default_separator
+from .progress import Progress
+from .separation import Separator, VocalFrames, default_separator
+
+__all__ = ["SongAnalysis", "analyse"]
 
 
 @dataclass
@@ -43,7 +46,7 @@ def analyse(
     separator: Separator | None = None,
     pitch_model: JointModel | None = None,
     beats: bool = True,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> SongAnalysis:
     """Separate ``(channels, samples)`` float32 audio at ``sr`` Hz, estimate its vocal F0 from the
     separated vocals (the saliency network reads them straight from the separation pass) and track beats."""

@@ -15,6 +15,20 @@ import numpy as np
 
 from .errors import AudioFileError, ParameterError
 
+__all__ = [
+    "MAX_CHANNELS",
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
+    "WRITABLE_FORMATS",
+    "Layout",
+    "as_channels_first",
+    "fit_length",
+    "read",
+    "resample",
+    "validate_sample_rate",
+    "write",
+]
+
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 MAX_CHANNELS = 64

@@ -20,9 +20,12 @@ import numpy as np
 
 from . import audio as audio_io
 from .errors import FileError, IpysvsError
+from .progress import Progress
 
 if TYPE_CHECKING:
     from .analysis import SongAnalysis
+
+__all__ = ["DEMO_NAME", "Reporter", "separate_files"]
 
 Reporter = Callable[[str], None]
 DEMO_NAME = "demo"
@@ -123,11 +126,11 @@ def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> None:
 
 
 @contextmanager
-def _progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """Yield a ``progress(done, total)`` callback drawing a tqdm bar on stderr (or nothing)."""
+def _progress_bar(label: str, enabled: bool) -> Iterator[Progress]:
+    """Yield a :class:`~ipysvs.progress.Progress` callback drawing a tqdm bar on stderr (or nothing)."""
     bars: list = []
 
-    def tick(done: int, total: int) -> None:
+    def tick(phase: str, done: int, total: int, /, **details: float) -> None:
         if not enabled:
             return
         if not bars:

@@ -15,6 +15,8 @@ import numpy as np
 from . import audio as audio_io
 from .errors import ParameterError
 
+__all__ = ["MADMOM_FPS", "MADMOM_SAMPLE_RATE", "BeatMethod", "detect_beats", "madmom_available"]
+
 BeatMethod = Literal["auto", "madmom", "librosa"]
 MADMOM_SAMPLE_RATE = 44_100
 MADMOM_FPS = 100

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["audio_key", "cache_dir", "write_atomically"]
+
 
 def cache_dir() -> Path:
     """The cache folder (not created here)."""

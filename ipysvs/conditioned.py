@@ -22,6 +22,8 @@ from .errors import ParameterError
 from .models.joint import JointModel
 from .separation import Patch, Separator
 
+__all__ = ["RATIO_FLOOR", "ConditionedSeparator", "RefinementSeparator"]
+
 RATIO_FLOOR = 1e-8  # mixture magnitude below which a bin's pretrained ratio is taken as 0
 
 

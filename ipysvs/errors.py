@@ -6,6 +6,8 @@ subclass of :class:`IpysvsError`, with a message that says what is wrong and wha
 
 from __future__ import annotations
 
+__all__ = ["AudioFileError", "FileError", "IpysvsError", "ParameterError", "WeightsError"]
+
 
 class IpysvsError(Exception):
     """Base class of every error ipysvs raises on purpose."""

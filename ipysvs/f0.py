@@ -17,6 +17,27 @@ import numpy as np
 
 from .errors import FileError, ParameterError
 
+__all__ = [
+    "BINS_PER_OCTAVE",
+    "CENTS_PER_BIN",
+    "FMIN_HZ",
+    "N_PITCH_BINS",
+    "TARGET_SIGMA_CENTS",
+    "VOICING_THRESHOLD",
+    "Trajectory",
+    "bin_to_hz",
+    "decode_salience",
+    "frame_f0",
+    "hz_to_bin",
+    "hz_to_midi",
+    "midi_to_hz",
+    "note_grid",
+    "note_name",
+    "note_to_midi",
+    "pitch_bin_frequencies",
+    "salience_target",
+]
+
 FMIN_HZ = 55.0
 BINS_PER_OCTAVE = 60
 N_PITCH_BINS = 320

@@ -10,6 +10,8 @@ from .models.salience import SalienceUNet
 from .separation import plan_patches
 from .spectral import frame_times
 
+__all__ = ["SNAP_SEARCH_BINS", "salience_trajectory", "snap_to_ridge", "song_salience"]
+
 SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 
 

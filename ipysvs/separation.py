@@ -21,7 +21,26 @@ import torch
 from . import audio as audio_io
 from .errors import ParameterError
 from .models.unet import FRAME_MULTIPLE, SeparationUNet
+from .progress import Progress
 from .spectral import MODEL_BINS, N_BINS, SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
+
+__all__ = [
+    "EXTENSION_SOURCE_BINS",
+    "OVERLAP_FRAMES",
+    "PATCH_BATCH",
+    "PATCH_FRAMES",
+    "RATIO_EPS",
+    "Patch",
+    "Separator",
+    "VocalFrames",
+    "default_separator",
+    "extend_ratio",
+    "mixture_magnitude",
+    "mixture_spectrum",
+    "plan_patches",
+    "ratio_mask",
+    "separate",
+]
 
 PATCH_FRAMES = 512
 OVERLAP_FRAMES = 32
@@ -29,8 +48,6 @@ PATCH_BATCH = 2  # patches per network call: two run ~15 % faster than one after
 RATIO_EPS = 1e-10
 # the vocal ratio above 11 kHz is the mean ratio of the top bins below it (9.7..11 kHz)
 EXTENSION_SOURCE_BINS = 128
-
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -118,14 +135,14 @@ class Separator:
         return ratio_mask(self.vocals_net(magnitude), self.accompaniment_net(magnitude), magnitude)
 
     def separate(
-        self, audio: object, sr: int, *, progress: ProgressCallback | None = None
+        self, audio: object, sr: int, *, progress: Progress | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Separate a mixture into vocals and accompaniment.
 
         Args:
             audio: mixture, ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``.
             sr: its sample rate in Hz (8..192 kHz).
-            progress: called as ``progress(done, total)`` in patches.
+            progress: called as ``progress("separate", done, total)`` in patches (:mod:`ipysvs.progress`).
 
         Returns:
             ``(vocals, accompaniment)``, each shaped and typed like ``audio``, at rate ``sr``; they sum
@@ -141,7 +158,7 @@ class Separator:
         samples: np.ndarray,
         sr: int,
         *,
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
         collector: VocalFrames | None = None,
     ) -> np.ndarray:
         """Vocals of ``(channels, samples)`` float32 audio at ``sr`` Hz, same shape and rate.
@@ -164,7 +181,7 @@ class Separator:
             nonlocal done
             done += 1
             if progress is not None:
-                progress(done, total)
+                progress("separate", done, total)
 
         for group in groups:
             stereo = torch.from_numpy(
@@ -268,15 +285,13 @@ def default_separator() -> Separator:
     return Separator()
 
 
-def separate(
-    audio: object, sr: int, *, progress: ProgressCallback | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def separate(audio: object, sr: int, *, progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Separate a mixture into ``(vocals, accompaniment)`` with the pretrained Spleeter 2-stems model.
 
     Args:
         audio: ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``; float or integer PCM.
         sr: sample rate in Hz, 8000..192000.
-        progress: optional ``progress(done, total)`` callback.
+        progress: optional ``progress("separate", done, total)`` callback, in patches.
 
     Returns:
         Two arrays shaped and typed like ``audio`` (integer input gives float32), at rate ``sr``.

@@ -14,6 +14,20 @@ from __future__ import annotations
 
 import torch
 
+__all__ = [
+    "HOP",
+    "MODEL_BINS",
+    "N_BINS",
+    "N_FFT",
+    "OVERLAP",
+    "SAMPLE_RATE",
+    "OverlapAdd",
+    "frame_count",
+    "frame_times",
+    "hann_window",
+    "stft_frames",
+]
+
 SAMPLE_RATE = 44_100
 N_FFT = 4096
 HOP = 1024

@@ -132,12 +132,11 @@ def test_public_separate_validates_input() -> None:
 
 
 def test_progress_reports_every_patch(separator) -> None:
-    calls: list[tuple[int, int]] = []
-    separator.separate(
-        harmonic_tone(13.0, 44100), 44100, progress=lambda done, total: calls.append((done, total))
-    )
+    calls: list[tuple[str, int, int]] = []
+    tone = harmonic_tone(13.0, 44100)
+    separator.separate(tone, 44100, progress=lambda phase, done, total: calls.append((phase, done, total)))
     total = len(plan_patches(frame_count(13 * 44100)))
-    assert calls == [(i, total) for i in range(1, total + 1)]
+    assert calls == [("separate", i, total) for i in range(1, total + 1)]
 
 
 def test_high_band_is_split_not_dropped() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "report_error"]
+
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1  # some inputs failed; the others were processed
 EXIT_USAGE = 2  # bad arguments or input: nothing was processed

@@ -29,6 +29,8 @@ from ..research.evaluation import (
 )
 from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
 
+__all__ = ["add_parser", "analysed_system", "run"]
+
 
 def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
     """Separation and vocal F0 of a mono track, as scored by ``ipysvs evaluate``."""

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
 
+__all__ = ["add_parser", "run"]
+
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``ipysvs separate``."""

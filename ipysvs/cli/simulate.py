@@ -30,6 +30,8 @@ from ..research.experiments import (
 )
 from .common import EXIT_OK, EXIT_SOME_FAILED, report_error
 
+__all__ = ["add_parser", "run"]
+
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``ipysvs simulate``."""

@@ -10,6 +10,8 @@ from pathlib import Path
 from ..research.training import TrainingConfig, export_weights, train
 from .common import EXIT_OK
 
+__all__ = ["add_parser", "run"]
+
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ipysvs train`` with parsed ``args``; returns the exit status."""
@@ -24,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     )
     bars: dict[str, object] = {}
 
-    def progress(stage: str, step: int, total: int, loss: float) -> None:
+    def progress(stage: str, step: int, total: int, /, **details: float) -> None:
         if args.quiet:
             return
         from tqdm import tqdm
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             stage, tqdm(total=total, initial=step - 1, desc=stage, unit="step")
         )
         bar.update(step - bar.n)
-        bar.set_postfix(loss=f"{loss:.4f}")
+        bar.set_postfix(loss=f"{details['loss']:.4f}")
 
     model = train(config, args.run_dir, progress=progress)
     for bar in bars.values():

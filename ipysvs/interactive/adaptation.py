@@ -38,11 +38,45 @@ from ..errors import ParameterError
 from ..f0 import Trajectory, salience_target
 from ..models.joint import JointModel
 from ..models.unet import SeparationUNet
+from ..progress import Progress
 from ..separation import ratio_mask
 from .song_remix import SongRemix
 
-AdaptProgress = Callable[[str, float], None]
-"""Called as ``progress(phase, fraction)`` with phase "train", "estimate" or "separate"."""
+__all__ = [
+    "ADAPT_VARIANTS",
+    "CROP_FRAMES",
+    "ENCODER_BLOCKS",
+    "ESTIMATE_TRUST",
+    "REGIONS",
+    "REMIX_LR_FACTOR",
+    "REMIX_WEIGHT",
+    "SALIENCE_BATCH",
+    "SALIENCE_STEPS",
+    "SEPARATOR_BATCH",
+    "SEPARATOR_LAYERS",
+    "SEPARATOR_LR_FACTOR",
+    "SEPARATOR_STEPS",
+    "SILENCE_WEIGHT",
+    "UNVOICED_F0_WEIGHT",
+    "AdaptOptions",
+    "AdaptReport",
+    "AdaptTargets",
+    "CropPlan",
+    "Region",
+    "SongTensors",
+    "activity_loss",
+    "changed_frames",
+    "check_plan",
+    "choose_parameters",
+    "default_layers",
+    "default_steps",
+    "f0_loss",
+    "fine_tune",
+    "layer_prefixes",
+    "pitch_gate",
+    "runs_separator",
+    "training_frames",
+]
 
 ADAPT_VARIANTS = ("f0-svs", "svs-f0")
 REGIONS = ("up-to-last", "corrected")
@@ -133,29 +167,59 @@ class AdaptTargets:
         )
 
 
-def check_options(
-    *,
-    variant: object,
-    layers: object,
-    steps: object,
-    learning_rate: object,
-    silence_weight: object,
-    learn_accompaniment: object = False,
-) -> None:
-    """Validate :meth:`~ipysvs.interactive.session.Session.adapt`'s options.
+@dataclass(frozen=True)
+class AdaptOptions:
+    """How :meth:`~ipysvs.interactive.session.Session.adapt` trains; checked when made.
+
+    Attributes:
+        variant: ``"f0-svs"`` (Nakano's F0->SVS: the saliency network learns the corrected F0 and the
+            separation is refined with the F0; with no corrections this only re-estimates) or
+            ``"svs-f0"`` (the pitch loss trains the separator through the saliency network reading
+            its output).
+        layers: which separator layers the activity loss (and, in SVS->F0, the pitch loss) trains:
+            ``"none"``, ``"decoder"``, ``"all"`` or ``"from:K"`` (encoder blocks K..5); None: the
+            variant's default (:func:`default_layers`).
+        steps: optimisation steps; None: 15, or 8 when every step runs the separator.
+        region: frames the F0 loss sees: ``"up-to-last"`` (the paper: every frame up to the last
+            corrected one), ``"corrected"`` (only corrected frames) or spans ``[(t0, t1), ...]`` in
+            seconds (every frame in them counts as checked).
+        learning_rate: Adam's learning rate of the saliency network (separator layers: a tenth).
+        silence_weight: Cantisani's lambda on the vocals where nobody sings (0 = reconstruction only).
+        learn_accompaniment: F0->SVS: where the edits show that nobody sings, also train the refiner on
+            remixes of this song's own accompaniment and corrected voice
+            (:mod:`~ipysvs.interactive.song_remix`). Off by default: it did not pay in our
+            measurements and doubles the training time (``benchmarks/RESULTS.md``, section 7).
 
     Raises:
         ParameterError: naming the bad option and what it accepts.
     """
-    if variant not in ADAPT_VARIANTS:
-        raise ParameterError(f"variant must be one of {ADAPT_VARIANTS}, got {variant!r}")
-    check_plan(layers=layers, steps=steps)
-    for name, value in (("learning_rate", learning_rate), ("silence_weight", silence_weight)):
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not np.isfinite(value) or value < 0:
-            raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not isinstance(learn_accompaniment, bool | np.bool_):
-        raise ParameterError(f"learn_accompaniment must be True or False, got {learn_accompaniment!r}")
+
+    variant: str = "f0-svs"
+    layers: str | None = None
+    steps: int | None = None
+    region: Region = "up-to-last"
+    learning_rate: float = 3e-4
+    silence_weight: float = SILENCE_WEIGHT
+    learn_accompaniment: bool = False
+
+    def __post_init__(self) -> None:
+        if self.variant not in ADAPT_VARIANTS:
+            raise ParameterError(f"variant must be one of {ADAPT_VARIANTS}, got {self.variant!r}")
+        check_plan(layers=self.layer_plan, steps=self.steps)
+        for name in ("learning_rate", "silence_weight"):
+            value = getattr(self, name)
+            number = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
+            if not number or not np.isfinite(value) or value < 0:
+                raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not isinstance(self.learn_accompaniment, bool | np.bool_):
+            raise ParameterError(
+                f"learn_accompaniment must be True or False, got {self.learn_accompaniment!r}"
+            )
+
+    @property
+    def layer_plan(self) -> str:
+        """:attr:`layers`, or the variant's default plan when None."""
+        return default_layers(self.variant) if self.layers is None else self.layers
 
 
 def default_layers(variant: str) -> str:
@@ -363,7 +427,7 @@ def fine_tune(
     steps: int,
     learning_rate: float,
     silence_weight: float = SILENCE_WEIGHT,
-    progress: AdaptProgress | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[float], float]:
     """Fine-tune in place; returns the loss of every step and the epochs they amount to.
 
@@ -410,7 +474,7 @@ def fine_tune(
             optimizer.step()
             losses.append(loss.item())
             if progress is not None:
-                progress("train", (step + 1) / steps)
+                progress("train", step + 1, steps)
     return losses, plan.epochs(steps, batch, seen)
 
 

@@ -24,6 +24,22 @@ import numpy as np
 
 from ..errors import ParameterError
 
+__all__ = [
+    "EDIT_KINDS",
+    "MAX_HZ",
+    "MIN_HZ",
+    "Draw",
+    "Edit",
+    "MarkActivity",
+    "SetF0",
+    "ShiftOctave",
+    "Unvoice",
+    "activity",
+    "apply_edits",
+    "edit_from_json",
+    "validate_edit",
+]
+
 MIN_HZ, MAX_HZ = 20.0, 5000.0
 
 

@@ -23,9 +23,10 @@ from ..f0 import Trajectory
 from ..models.joint import JointModel
 from ..models.unet import SeparationUNet
 from ..pitch import salience_trajectory, song_salience
+from ..progress import Progress
 from ..separation import Separator, VocalFrames, default_separator, mixture_spectrum
 from ..stems import STEMS
-from .adaptation import AdaptProgress, SongTensors, pitch_gate
+from .adaptation import SongTensors, pitch_gate
 from .edits import Edit, apply_edits
 from .song_remix import SongRemix
 
@@ -87,7 +88,7 @@ def reseparate(
     analysis: SongAnalysis,
     edits: Sequence[Edit],
     activity: np.ndarray,
-    progress: AdaptProgress | None = None,
+    progress: Progress | None = None,
     *,
     separator_trained: bool,
 ) -> tuple[np.ndarray, np.ndarray, Trajectory]:
@@ -98,33 +99,32 @@ def reseparate(
         plain: SVS->F0's adapted U-Nets, or None for F0->SVS.
         samples: ``(channels, samples)`` the mixture at ``sr`` Hz; ``analysis`` its first analysis.
         edits: the user's edits, replayed onto the new estimate; ``activity`` their activity marks.
-        progress: ``progress(phase, fraction)`` with phase "estimate" and "separate".
+        progress: called as ``progress(phase, done, total)`` with phases "estimate" and "separate".
         separator_trained: the joint model's U-Nets differ from the pretrained ones.
 
     Returns:
         Vocals ``(channels, samples)``, saliency ``(frames, 320)`` and the new F0 estimate.
     """
-    report_progress = None if progress is None else lambda done, total: progress("separate", done / total)
     if plain is not None:  # SVS->F0: separate, then read the F0 off the adapted vocals
         collector = VocalFrames()
         separator = Separator(*plain)
-        vocals = separator.separate_channels(samples, sr, progress=report_progress, collector=collector)
+        vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
         salience = song_salience(model.salience, collector.magnitude)
         return vocals, salience, salience_trajectory(salience)
     salience = song_salience(model.salience, analysis.vocal_magnitude)
     estimate = salience_trajectory(salience)
     if progress is not None:
-        progress("estimate", 1.0)
+        progress("estimate", 1, 1)
     edited_hz, corrected = apply_edits(estimate.times, estimate.hz, edits)
     hz, gate = pitch_conditioning(edited_hz, corrected, activity, estimate)
     if separator_trained:  # the song's own U-Nets (Cantisani's option): separate from scratch
         separator = ConditionedSeparator(model, hz, gate)
-        return separator.separate_channels(samples, sr, progress=report_progress), salience, estimate
+        return separator.separate_channels(samples, sr, progress=progress), salience, estimate
     # the pretrained separation stays; only what the pitch adds is separated
     refinement = RefinementSeparator(model, analysis.vocal_magnitude, hz, gate)
     vocals = analysis.vocals
     if refinement.has_change():
-        vocals = vocals + refinement.separate_channels(samples, sr, progress=report_progress)
+        vocals = vocals + refinement.separate_channels(samples, sr, progress=progress)
     return vocals, salience, estimate
 
 

@@ -31,17 +31,15 @@ from ..f0 import Trajectory
 from ..models.joint import JointModel, default_joint_model
 from ..models.unet import SeparationUNet
 from ..pitch import snap_to_ridge
+from ..progress import Progress
 from ..separation import default_separator
 from ..stems import STEMS, TRACKS
 from .adaptation import (
-    SILENCE_WEIGHT,
-    AdaptProgress,
+    AdaptOptions,
     AdaptReport,
     AdaptTargets,
     Region,
     changed_frames,
-    check_options,
-    default_layers,
     default_steps,
     fine_tune,
     runs_separator,
@@ -310,15 +308,16 @@ class Session:
     # ----------------------------------------------------------------- adaptation
     def adapt(
         self,
+        options: AdaptOptions | None = None,
         *,
-        variant: str = "f0-svs",
+        variant: str | None = None,
         layers: str | None = None,
         steps: int | None = None,
-        region: Region = "up-to-last",
-        learning_rate: float = 3e-4,
-        silence_weight: float = SILENCE_WEIGHT,
-        learn_accompaniment: bool = False,
-        progress: AdaptProgress | None = None,
+        region: Region | None = None,
+        learning_rate: float | None = None,
+        silence_weight: float | None = None,
+        learn_accompaniment: bool | None = None,
+        progress: Progress | None = None,
     ) -> AdaptReport:
         """Fine-tune the per-song model on the corrections, re-estimate the F0, re-separate.
 
@@ -327,45 +326,35 @@ class Session:
         before.
 
         Args:
-            variant: ``"f0-svs"`` (Nakano's F0->SVS: the saliency network learns the corrected F0 and
-                the separator is conditioned on the F0; with no corrections this only re-separates with
-                the estimated F0) or ``"svs-f0"`` (the pitch loss trains the separator through the
-                saliency network reading its output).
-            layers: which separator layers the activity loss (and, in SVS->F0, the pitch loss) trains:
-                ``"none"``, ``"decoder"``, ``"all"`` or ``"from:K"`` (encoder blocks K..5). Default:
-                ``"none"`` for F0->SVS (the separator is never retrained), ``"from:3"`` for SVS->F0.
-            steps: optimisation steps (default 15 for F0->SVS, 8 when the separator trains).
-            region: frames the F0 loss sees: ``"up-to-last"`` (the paper: every frame up to the
-                last corrected one), ``"corrected"`` (only corrected frames) or spans
-                ``[(t0, t1), ...]`` in seconds (every frame in them counts as checked).
-            learning_rate: Adam's learning rate of the saliency network (separator layers: a tenth).
-            silence_weight: Cantisani's lambda on the vocals where nobody sings (0 = reconstruction
-                only).
-            learn_accompaniment: F0->SVS: where the edits show that nobody sings (deletions, silent
-                marks, long unvoiced runs of corrected F0), also train the refiner on remixes of this
-                song's own accompaniment and corrected voice (:mod:`ipysvs.interactive.song_remix`). Off by
-                default: it did not pay in our measurements and doubles the training time
-                (``benchmarks/RESULTS.md``, section 7).
-            progress: ``progress(phase, fraction)`` with phase "train", "estimate", "separate".
+            options: an :class:`~ipysvs.interactive.adaptation.AdaptOptions` (default: its defaults);
+                the keyword arguments below, where given, override its fields of the same names --
+                see there what each means.
+            progress: called as ``progress(phase, done, total)`` (:mod:`ipysvs.progress`) with phases
+                "train" (steps), "estimate" and "separate" (patches).
 
         Returns:
             An :class:`~ipysvs.interactive.adaptation.AdaptReport`.
 
         Raises:
-            ParameterError: bad arguments, or SVS->F0 with nothing corrected.
+            ParameterError: bad options, or SVS->F0 with nothing corrected.
         """
         started = time.perf_counter()
-        layers = default_layers(variant) if layers is None and variant in ("f0-svs", "svs-f0") else layers
-        check_options(
-            variant=variant,
-            layers=layers,
-            steps=steps,
-            learning_rate=learning_rate,
-            silence_weight=silence_weight,
-            learn_accompaniment=learn_accompaniment,
-        )
+        if options is not None and not isinstance(options, AdaptOptions):
+            raise ParameterError(f"options must be an ipysvs AdaptOptions, got {type(options).__name__}")
+        given = {
+            "variant": variant,
+            "layers": layers,
+            "steps": steps,
+            "region": region,
+            "learning_rate": learning_rate,
+            "silence_weight": silence_weight,
+            "learn_accompaniment": learn_accompaniment,
+        }
+        options = replace(options or AdaptOptions(), **{k: v for k, v in given.items() if v is not None})
+        variant, layers, steps = options.variant, options.layer_plan, options.steps
         edited_hz, corrected = self._edited()
-        targets = AdaptTargets(edited_hz, training_frames(corrected, region, self.frame_times), self.activity)
+        frames = training_frames(corrected, options.region, self.frame_times)
+        targets = AdaptTargets(edited_hz, frames, self.activity)
         if targets.empty and variant == "svs-f0":
             raise ParameterError("SVS->F0 learns only from corrections: correct part of the F0 first")
         model = copy.deepcopy(self.model)
@@ -387,14 +376,14 @@ class Session:
                     corrected,
                     self.activity,
                     needs_mixture=uses_separator,
-                    remix=bool(learn_accompaniment) and variant == "f0-svs",
+                    remix=bool(options.learn_accompaniment) and variant == "f0-svs",
                 ),
                 targets,
                 variant=variant,
                 layers=layers,
                 steps=taken,
-                learning_rate=learning_rate,
-                silence_weight=silence_weight,
+                learning_rate=options.learning_rate,
+                silence_weight=options.silence_weight,
                 progress=progress,
             )
         vocals, salience, estimate = reseparate(

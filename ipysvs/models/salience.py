@@ -19,6 +19,8 @@ from ..f0 import N_PITCH_BINS, pitch_bin_frequencies
 from ..spectral import MODEL_BINS, N_FFT, SAMPLE_RATE
 from .unet import UNet
 
+__all__ = ["BIN_HZ", "HARMONICS", "SALIENCE_WIDTHS", "HarmonicStack", "SalienceUNet", "render_harmonics"]
+
 HARMONICS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0)
 SALIENCE_WIDTHS = (16, 32, 64, 128)
 BIN_HZ = SAMPLE_RATE / N_FFT

@@ -24,6 +24,21 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+__all__ = [
+    "BATCH_NORM_EPS",
+    "BATCH_NORM_MOMENTUM",
+    "DECODER_DROPOUT_BLOCKS",
+    "ENCODER_WIDTHS",
+    "FRAME_MULTIPLE",
+    "LEAKY_SLOPE",
+    "DecoderBlock",
+    "EncoderBlock",
+    "SeparationUNet",
+    "UNet",
+    "single_channel_conv",
+    "subpixel_weight",
+]
+
 ENCODER_WIDTHS = (16, 32, 64, 128, 256, 512)
 DECODER_DROPOUT_BLOCKS = 3
 BATCH_NORM_EPS = 1e-3

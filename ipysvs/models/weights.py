@@ -22,6 +22,16 @@ from ..errors import WeightsError
 from ..stems import STEMS
 from .unet import SeparationUNet
 
+__all__ = [
+    "cached_checkpoint_arrays",
+    "load_pretrained_unet",
+    "load_spleeter_arrays",
+    "locate_spleeter_checkpoints",
+    "read_checkpoint_arrays",
+    "spleeter_state",
+    "spleeter_to_unet_names",
+]
+
 _CHECKPOINT_FILES = {"vocals": "testcheckpoint0.ckpt", "accompaniment": "testcheckpoint1.ckpt"}
 
 

@@ -16,6 +16,22 @@ from torch.nn import functional
 
 from ..errors import ParameterError
 
+__all__ = [
+    "AUGMENTATIONS",
+    "Crop",
+    "StemAugmentation",
+    "StemCrop",
+    "augment",
+    "augment_stems",
+    "channel_swap",
+    "loudness_scale",
+    "pitch_shift",
+    "random_filter",
+    "remix",
+    "smooth_equaliser",
+    "time_stretch",
+]
+
 
 @dataclass(frozen=True)
 class Crop:

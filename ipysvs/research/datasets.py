@@ -38,6 +38,28 @@ import numpy as np
 from .. import audio as audio_io
 from ..errors import AudioFileError, FileError, ParameterError
 
+__all__ = [
+    "ACCOMPANIMENT_SUFFIX",
+    "CLIPS_FOLDER",
+    "INDEX_COLUMNS",
+    "INDEX_FILE",
+    "LABELS_SUFFIX",
+    "LABEL_COLUMNS",
+    "VALIDATION_SINGERS",
+    "VOICE_SUFFIX",
+    "Clip",
+    "Labels",
+    "Song",
+    "SungTrack",
+    "Track",
+    "first_per_singer",
+    "group_songs",
+    "load_song",
+    "read_clips",
+    "read_labels",
+    "select_singers",
+]
+
 INDEX_FILE = "index.csv"
 CLIPS_FOLDER = "clips"
 INDEX_COLUMNS = ("name", "singer", "gender", "song", "clip", "duration_s")

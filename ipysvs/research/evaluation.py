@@ -43,6 +43,38 @@ from ..spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_f
 from ..stems import STEMS
 from .datasets import Labels, Track
 
+__all__ = [
+    "FRAME_SECONDS",
+    "MELODY_METRICS",
+    "MIXTURE",
+    "OCTAVE_CENTS",
+    "PITCH_ERRORS",
+    "RESULT_COLUMNS",
+    "SCORE_COLUMNS",
+    "TABLE_ROWS",
+    "ClipResult",
+    "Evaluable",
+    "SeparationScores",
+    "SilentSourceError",
+    "SourceScores",
+    "System",
+    "SystemSummary",
+    "blind_system",
+    "check_bss_inputs",
+    "evaluate_clips",
+    "format_system_table",
+    "gnsdr",
+    "ideal_ratio_mask",
+    "melody_scores",
+    "oracle_system",
+    "pitch_errors",
+    "score_mixture",
+    "score_separation",
+    "summarise",
+    "vocal_sdr",
+    "write_csv",
+]
+
 MIXTURE = "mixture"
 FRAME_SECONDS = 1.0
 RESULT_COLUMNS = ("name", "singer", "song", "system", "duration_s")

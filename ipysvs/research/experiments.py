@@ -35,6 +35,23 @@ from ..interactive.session import open as open_session
 from .datasets import Labels, Track
 from .evaluation import SeparationScores, melody_scores, score_mixture, score_separation
 
+__all__ = [
+    "RATIOS",
+    "SIMULATION_VARIANTS",
+    "ConditionSummary",
+    "SimulationRow",
+    "append_rows",
+    "format_condition_table",
+    "give_true_f0",
+    "mark_true_activity",
+    "median_table",
+    "parse_ratios",
+    "parse_variants",
+    "plot",
+    "read_rows",
+    "simulate_track",
+]
+
 SIMULATION_VARIANTS = ("svs", "svs-f0", "f0-svs", "activity", "activity-recon")
 RATIOS = (0, 25, 50, 75, 100)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,10 +36,43 @@ from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
 from ..models.refiner import stem_l1
 from ..pitch import salience_trajectory, song_salience
+from ..progress import Progress
 from ..separation import Separator
 from ..spectral import HOP, MODEL_BINS, N_FFT, SAMPLE_RATE, frame_times, hann_window
 from .augment import Crop, StemAugmentation, StemCrop, augment, augment_stems
 from .datasets import VALIDATION_SINGERS, Track, group_songs, read_clips
+
+__all__ = [
+    "FEATURE_NAMES",
+    "LATE_FRACTION",
+    "LATE_LR_FACTOR",
+    "STAGES",
+    "TRAINING_DEMO_SEEDS",
+    "VALIDATION_CONDITIONS",
+    "VALIDATION_CROPS",
+    "VALIDATION_DEMO_SEEDS",
+    "CropSampler",
+    "Run",
+    "SongFeatures",
+    "StemSampler",
+    "StemSource",
+    "TrainingConfig",
+    "compute_features",
+    "cut_stem_crop",
+    "demo_stem_sources",
+    "export_weights",
+    "load_features",
+    "mir1k_stem_sources",
+    "refiner_batch",
+    "refiner_loss",
+    "salience_batch",
+    "salience_loss",
+    "stage_parameter_groups",
+    "start_from",
+    "train",
+    "training_conditioning",
+    "validate_refiner",
+]
 
 STAGES = ("salience", "refiner")
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
@@ -453,7 +485,7 @@ def train(
     config: TrainingConfig,
     run_folder: Path,
     *,
-    progress: Callable[[str, int, int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> JointModel:
     """Run (or resume) both stages and return the trained model. See the module docstring."""
     torch.manual_seed(config.seed)
@@ -557,7 +589,7 @@ def _train_stage(
     sampler: object,
     run: Run,
     state: dict,
-    progress: Callable[[str, int, int, float], None] | None,
+    progress: Progress | None,
 ) -> None:
     lr = config.salience_lr if stage == "salience" else config.refiner_lr
     optimizer = torch.optim.Adam(stage_parameter_groups(model, stage, lr))
@@ -583,7 +615,7 @@ def _train_stage(
         optimizer.step()
         state.update(step=step + 1, seconds=time.time() - started)
         if progress is not None:
-            progress(stage, step + 1, total, loss.item())
+            progress(stage, step + 1, total, loss=loss.item())
         if (step + 1) % 25 == 0:
             run.log(stage=stage, step=step + 1, loss=loss.item(), seconds=state["seconds"])
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == total:

@@ -19,6 +19,8 @@ from .views import SeparationViews
 if TYPE_CHECKING:
     from ..interactive.session import Session
 
+__all__ = ["PREVIEW_AFTER_S", "PREVIEW_RATE", "App", "build_app", "players_html", "status_line"]
+
 PREVIEW_AFTER_S = 60.0  # longer songs get preview-quality players (mono, PREVIEW_RATE) to stay light
 PREVIEW_RATE = 16000
 

@@ -29,6 +29,8 @@ from .messages import MessageError, Request, parse_request
 if TYPE_CHECKING:
     from ..interactive.session import Session
 
+__all__ = ["PHASES", "PLAYBACK_RATE", "PROGRESS_STEP", "STATIC", "F0Editor"]
+
 logger = logging.getLogger("ipysvs.widgets")
 STATIC = Path(__file__).parent / "static"
 PLAYBACK_RATE = 22050  # Hz of the mono audio the editor plays
@@ -183,9 +185,9 @@ class F0Editor(anywidget.AnyWidget):
                 self.busy, self.phase = False, ""
                 self.progress = 1.0
 
-    def _progress(self, phase: str, fraction: float) -> None:
+    def _progress(self, phase: str, done: int, total: int, /, **details: float) -> None:
         start, stop = PHASES.get(phase, (0.0, 1.0))
-        value = start + (stop - start) * min(max(float(fraction), 0.0), 1.0)
+        value = start + (stop - start) * min(max(done / max(total, 1), 0.0), 1.0)
         if phase != self.phase or value - self.progress >= PROGRESS_STEP:
             with self.hold_sync():
                 self.phase, self.progress = phase, value

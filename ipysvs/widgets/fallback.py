@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 
+__all__ = ["FALLBACK_TEXT", "with_fallback"]
+
 FALLBACK_TEXT = (
     "ipysvs {what}: this front end cannot show Jupyter widgets. Open the notebook in JupyterLab 4 or "
     "Notebook 7 with ipywidgets 8 (pip install ipysvs installs them), trust it and run the cell again; "

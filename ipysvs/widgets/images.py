@@ -12,6 +12,16 @@ import numpy as np
 
 from ..f0 import BINS_PER_OCTAVE, FMIN_HZ, N_PITCH_BINS
 
+__all__ = [
+    "CHUNK_FRAMES",
+    "DYNAMIC_RANGE_DB",
+    "WINDOW_S",
+    "decimate",
+    "log_spectrogram",
+    "to_decibel_image",
+    "to_uint8",
+]
+
 WINDOW_S = 4096 / 44100  # analysis window, as Spleeter's STFT
 CHUNK_FRAMES = 512  # frames transformed at once (bounded memory for long songs)
 DYNAMIC_RANGE_DB = 80.0

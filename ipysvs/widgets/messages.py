@@ -33,6 +33,16 @@ import numpy as np
 
 from ..stems import TRACKS
 
+__all__ = [
+    "BUFFER_DTYPES",
+    "FIELDS",
+    "MAX_ID",
+    "MAX_POINTS_PER_FRAME",
+    "MessageError",
+    "Request",
+    "parse_request",
+]
+
 MAX_ID = 2**53  # JavaScript's largest safe integer
 FIELDS: dict[str, dict[str, type]] = {
     "draw": {"points": int},

@@ -24,6 +24,17 @@ from .images import decimate, log_spectrogram, to_decibel_image
 if TYPE_CHECKING:
     from ..interactive.session import Session
 
+__all__ = [
+    "BINS_PER_OCTAVE_VIEW",
+    "MAX_COLUMNS",
+    "OCTAVES",
+    "PANELS",
+    "PLOT_HEIGHT",
+    "SWITCHED",
+    "SeparationViews",
+    "load_bokeh",
+]
+
 BINS_PER_OCTAVE_VIEW = 24
 OCTAVES = 7  # 55 Hz .. 7 kHz
 MAX_COLUMNS = 1200
