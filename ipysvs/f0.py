@@ -35,6 +35,7 @@ __all__ = [
     "note_name",
     "note_to_midi",
     "pitch_bin_frequencies",
+    "pitch_grid",
     "salience_target",
 ]
 
@@ -44,6 +45,14 @@ N_PITCH_BINS = 320
 CENTS_PER_BIN = 1200 / BINS_PER_OCTAVE
 VOICING_THRESHOLD = 0.1
 TARGET_SIGMA_CENTS = 25.0
+
+
+def pitch_grid() -> dict[str, float | int]:
+    """The saliency grid as data, as the editor's front end receives it: bin 0 at ``fmin_hz`` Hz,
+    ``bins_per_octave`` bins to the octave, ``n_bins`` bins."""
+    return {"fmin_hz": FMIN_HZ, "bins_per_octave": BINS_PER_OCTAVE, "n_bins": N_PITCH_BINS}
+
+
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _NOTE_PATTERN = re.compile(r"^([A-Ga-g])([#b]?)(-?\d+)$")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,16 @@ def test_unvoice_marks_nobody_singing() -> None:
     times = np.arange(10) * 0.1
     marks = activity(times, [MarkActivity(0.0, 1.0, True), Unvoice(0.25, 0.45)])
     np.testing.assert_array_equal(marks, [1, 1, 1, -1, -1, 1, 1, 1, 1, 1])
+
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "edit_cases.json").read_text())
+
+
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda case: case["name"])
+def test_golden_edit_cases_shared_with_the_editor(case: dict) -> None:
+    # js/tests/edits.test.js replays the same cases through the editor's preview (js/src/edits.js)
+    times = np.array(GOLDEN["frame_times"])
+    edits = [edit_from_json(record, duration_s=float(times[-1]) + 1.0) for record in case["edits"]]
+    hz, corrected = apply_edits(times, np.array(case["estimate_hz"]), edits)
+    np.testing.assert_allclose(hz, case["hz"], rtol=1e-6)
+    np.testing.assert_array_equal(corrected, case["corrected"])

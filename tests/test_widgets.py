@@ -4,10 +4,15 @@ nothing), spectrogram images, the Bokeh views and the composed app."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from pathlib import Path
 
+import anywidget
 import numpy as np
 import pytest
+import traitlets
 
 import ipysvs
 from ipysvs.demo import demo_song
@@ -139,6 +144,45 @@ def test_editor_state_is_binary(editor, session: ipysvs.Session) -> None:
     assert len(editor.spectrogram) == len(editor.salience) == frames * 320
     np.testing.assert_array_equal(np.frombuffer(editor.frame_times, "<f8"), session.frame_times)
     np.testing.assert_allclose(np.frombuffer(editor.hz, "<f4"), session.f0.hz, rtol=1e-6)
+
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIT_TYPES = {
+    traitlets.Bytes: "bytes",
+    traitlets.Float: "number",
+    traitlets.Int: "integer",
+    traitlets.Bool: "boolean",
+    traitlets.Unicode: "string",
+    traitlets.Dict: "object",
+}
+
+
+def synced_model_in_javascript() -> dict[str, str]:
+    """``SYNCED_MODEL`` of js/src/protocol.js as ``{name: type}``."""
+    source = (REPO / "js" / "src" / "protocol.js").read_text()
+    table = source[source.index("export const SYNCED_MODEL") :].split("});")[0]
+    return dict(re.findall(r'^\s+(\w+): \["(\w+)"', table, flags=re.MULTILINE))
+
+
+def test_the_synced_model_is_typed_alike_on_both_sides() -> None:
+    from ipysvs.widgets.editor import F0Editor
+
+    own = set(F0Editor.class_trait_names(sync=True)) - set(anywidget.AnyWidget.class_trait_names(sync=True))
+    traits = F0Editor.class_traits()
+    python = {name: TRAIT_TYPES[type(traits[name])] for name in own}
+    javascript = synced_model_in_javascript()
+    assert len(javascript) > 10
+    assert python == javascript
+
+
+def test_the_editor_gets_the_pitch_grid_as_data(editor) -> None:
+    from ipysvs import f0
+
+    golden = json.loads((REPO / "tests" / "golden" / "pitch_grid.json").read_text())  # the JS tests' grid
+    assert editor.pitch_grid == f0.pitch_grid() == golden
+    bins = f0.hz_to_bin(np.array([f0.FMIN_HZ, 2 * f0.FMIN_HZ]))
+    np.testing.assert_allclose(bins, [0, golden["bins_per_octave"]])
+    assert len(editor.salience) == editor.session.frame_times.size * golden["n_bins"]
 
 
 def test_requests_reach_the_session_through_its_methods(editor, session: ipysvs.Session) -> None:

@@ -22,6 +22,7 @@ import traitlets
 
 from .. import audio as audio_io
 from ..errors import IpysvsError
+from ..f0 import pitch_grid
 from .fallback import with_fallback
 from .images import log_spectrogram, to_decibel_image, to_uint8
 from .messages import MessageError, Request, parse_request
@@ -56,6 +57,8 @@ class F0Editor(anywidget.AnyWidget):
     _esm = STATIC / "editor.js"
     _css = STATIC / "editor.css"
 
+    # the synced model; its JavaScript side is typed once, in js/src/protocol.js (SYNCED_MODEL)
+    pitch_grid = traitlets.Dict().tag(sync=True)
     frame_times = traitlets.Bytes().tag(sync=True)
     spectrogram = traitlets.Bytes().tag(sync=True)
     salience = traitlets.Bytes().tag(sync=True)
@@ -78,6 +81,7 @@ class F0Editor(anywidget.AnyWidget):
         times = session.frame_times
         magnitude = log_spectrogram(session.stem("mixture"), session.sr, times)
         super().__init__(
+            pitch_grid=pitch_grid(),
             frame_times=_bytes(times, "<f8"),
             spectrogram=to_uint8(to_decibel_image(magnitude)).tobytes(),
             beats=_bytes(session.beats, "<f8"),

@@ -3,7 +3,7 @@
 // methods and answers with the new trajectory (synced traits) and an acknowledgement.
 
 import { applyDraw, applyShift, applyUnvoice, spanOf, Stroke } from "./edits.js";
-import { fullView, panView, xToTime, yToBin, yToHz, zoomView } from "./geometry.js";
+import { fullView, panView, pitchGrid, xToTime, yToBin, yToHz, zoomView } from "./geometry.js";
 import { KEY_CONTROLS, keyCommand, MOUSE_CONTROLS } from "./keys.js";
 import { asBytes, asTyped, drawPayload, Requests, summary } from "./protocol.js";
 import { buildTiles, COLOURS, drawBackground, drawForeground } from "./render.js";
@@ -48,7 +48,7 @@ class Editor {
     this.buildDom();
     this.readSong();
     this.readTrajectory();
-    this.view = fullView(this.duration, this.plotArea(800));
+    this.view = fullView(this.duration, this.plotArea(800), this.grid);
     this.listen();
     this.syncControls();
   }
@@ -135,6 +135,7 @@ class Editor {
     this.frameTimes = asTyped(model.get("frame_times"), Float64Array);
     this.beats = asTyped(model.get("beats"), Float64Array);
     this.duration = model.get("duration");
+    this.grid = pitchGrid(model.get("pitch_grid"));
     this.spectrogram = asBytes(model.get("spectrogram"));
     this.readSalience();
   }
@@ -234,7 +235,13 @@ class Editor {
     if (this.tiles === null) {
       const frames = this.frameTimes.length;
       const makeCanvas = (w, h) => Object.assign(document.createElement("canvas"), { width: w, height: h });
-      this.tiles = buildTiles(this.spectrogram, this.showSalience ? this.salience : null, frames, makeCanvas);
+      this.tiles = buildTiles(
+        this.spectrogram,
+        this.showSalience ? this.salience : null,
+        frames,
+        this.grid.nBins,
+        makeCanvas,
+      );
     }
     if (this.backgroundDirty) {
       const bg = this.background.getContext("2d");
@@ -419,7 +426,7 @@ class Editor {
   }
 
   resetView() {
-    this.setView(fullView(this.duration, this.plotArea(this.surface.clientWidth)));
+    this.setView(fullView(this.duration, this.plotArea(this.surface.clientWidth), this.grid));
   }
 
   toggleSalience() {

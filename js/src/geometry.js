@@ -1,30 +1,37 @@
 // Geometry of the F0 editor: the view (a time span in seconds x a pitch span in saliency bins) and the
-// conversions between seconds / Hz and canvas pixels. Pitch uses the saliency grid of ipysvs.f0:
-// 20-cent bins (60 per octave) from 55 Hz, 320 bins.
+// conversions between seconds / Hz and canvas pixels. The pitch grid is the kernel's (ipysvs.f0), sent
+// as the synced `pitch_grid` {fmin_hz, bins_per_octave, n_bins}: nothing here hard-codes it.
 
-export const FMIN_HZ = 55;
-export const BINS_PER_OCTAVE = 60;
-export const N_BINS = 320;
 export const MIN_SPAN_S = 0.25;
 export const MIN_SPAN_BINS = 24;
 const NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 
-/** Fractional saliency bin of a frequency in Hz (> 0). */
-export function hzToBin(hz) {
-  return BINS_PER_OCTAVE * Math.log2(hz / FMIN_HZ);
-}
-
-/** Frequency in Hz of a fractional saliency bin. */
-export function binToHz(bin) {
-  return FMIN_HZ * 2 ** (bin / BINS_PER_OCTAVE);
+/**
+ * The saliency grid from the kernel's `pitch_grid`: `nBins` bins, `binsPerOctave` to the octave, bin 0
+ * at `fminHz`; `hzToBin(hz)` gives a fractional bin (hz > 0), `binToHz(bin)` its inverse.
+ */
+export function pitchGrid(spec) {
+  const fminHz = Number(spec?.fmin_hz);
+  const binsPerOctave = Number(spec?.bins_per_octave);
+  const nBins = Number(spec?.n_bins);
+  if (!(fminHz > 0 && binsPerOctave > 0 && Number.isInteger(nBins) && nBins > 0)) {
+    throw new Error(`ipysvs: invalid pitch grid ${JSON.stringify(spec)}`);
+  }
+  return Object.freeze({
+    fminHz,
+    binsPerOctave,
+    nBins,
+    hzToBin: (hz) => binsPerOctave * Math.log2(hz / fminHz),
+    binToHz: (bin) => fminHz * 2 ** (bin / binsPerOctave),
+  });
 }
 
 /**
  * A view of the song: seconds [t0, t1] across the plot, bins [b0, b1] bottom to top, drawn in a plot
  * area of `width` x `height` CSS pixels starting `left` pixels from the canvas's left edge.
  */
-export function fullView(duration, plot) {
-  return { t0: 0, t1: duration, b0: 0, b1: N_BINS, ...plot };
+export function fullView(duration, plot, grid) {
+  return { t0: 0, t1: duration, b0: 0, b1: grid.nBins, grid, ...plot };
 }
 
 export function timeToX(view, t) {
@@ -44,11 +51,11 @@ export function yToBin(view, y) {
 }
 
 export function hzToY(view, hz) {
-  return binToY(view, hzToBin(hz));
+  return binToY(view, view.grid.hzToBin(hz));
 }
 
 export function yToHz(view, y) {
-  return binToHz(yToBin(view, y));
+  return view.grid.binToHz(yToBin(view, y));
 }
 
 /** Keep a span of `length` inside [lo, hi] (and no longer than it). */
@@ -61,7 +68,7 @@ function clampSpan(start, length, lo, hi) {
 /** The view moved so that it lies inside the song and the pitch grid, spans kept when they fit. */
 export function clampView(view, duration) {
   const [t0, t1] = clampSpan(view.t0, Math.max(view.t1 - view.t0, Math.min(MIN_SPAN_S, duration)), 0, duration);
-  const [b0, b1] = clampSpan(view.b0, Math.max(view.b1 - view.b0, MIN_SPAN_BINS), 0, N_BINS);
+  const [b0, b1] = clampSpan(view.b0, Math.max(view.b1 - view.b0, MIN_SPAN_BINS), 0, view.grid.nBins);
   return { ...view, t0, t1, b0, b1 };
 }
 
@@ -118,20 +125,20 @@ export function noteName(midi) {
 }
 
 /**
- * Note-name grid lines between bins b0 and b1: every C and A, as in the paper's editor, plus every
- * other semitone (unlabelled) once a semitone is at least `minPixels` tall.
+ * Note-name grid lines between bins b0 and b1 of `grid`: every C and A, as in the paper's editor, plus
+ * every other semitone (unlabelled) once a semitone is at least `minPixels` tall.
  * Returns [{bin, name, strong}] in ascending order; `name` is "" for unlabelled lines.
  */
-export function noteLines(b0, b1, pixelsPerBin, minPixels = 10) {
-  const midi0 = Math.ceil(69 + 12 * Math.log2(binToHz(b0) / 440));
-  const midi1 = Math.floor(69 + 12 * Math.log2(binToHz(b1) / 440));
-  const everySemitone = pixelsPerBin * (BINS_PER_OCTAVE / 12) >= minPixels;
+export function noteLines(grid, b0, b1, pixelsPerBin, minPixels = 10) {
+  const midi0 = Math.ceil(69 + 12 * Math.log2(grid.binToHz(b0) / 440));
+  const midi1 = Math.floor(69 + 12 * Math.log2(grid.binToHz(b1) / 440));
+  const everySemitone = pixelsPerBin * (grid.binsPerOctave / 12) >= minPixels;
   const lines = [];
   for (let midi = midi0; midi <= midi1; midi++) {
     const pc = midi % 12;
     const named = pc === 0 || pc === 9;
     if (!named && !everySemitone) continue;
-    const bin = hzToBin(440 * 2 ** ((midi - 69) / 12));
+    const bin = grid.hzToBin(440 * 2 ** ((midi - 69) / 12));
     lines.push({ bin, name: named ? noteName(midi) : "", strong: pc === 0 });
   }
   return lines;

@@ -3,6 +3,32 @@
 // {kind: "ack", id, ok, error} after the Session changed (or refused), so the browser can time the
 // round trip. Typed arrays received from the kernel arrive as DataView / ArrayBuffer.
 
+/**
+ * The editor's synced model, typed once: name -> [type, meaning]. The kernel's side is F0Editor's traits
+ * (ipysvs/widgets/editor.py); tests/test_widgets.py checks that both name the same state with the same
+ * types, and js/tests/protocol.test.js that the editor reads nothing else. "bytes" arrive as DataView.
+ */
+export const SYNCED_MODEL = Object.freeze({
+  pitch_grid: ["object", "the saliency grid {fmin_hz, bins_per_octave, n_bins}"],
+  frame_times: ["bytes", "float64 s (frames,)"],
+  spectrogram: ["bytes", "uint8 (frames, n_bins) on the pitch grid"],
+  salience: ["bytes", "uint8 (frames, n_bins) on the pitch grid"],
+  beats: ["bytes", "float64 s"],
+  duration: ["number", "s"],
+  hz: ["bytes", "float32 Hz (frames,), 0 = unvoiced"],
+  corrected: ["bytes", "uint8 (frames,) 1 = corrected"],
+  confidence: ["bytes", "uint8 (frames,) 0..255"],
+  activity: ["bytes", "int8 (frames,) 1 singing, -1 silent, 0 unmarked"],
+  revision: ["integer", "bumped with every trajectory change"],
+  outputs_revision: ["integer", "bumped by each adaptation"],
+  can_undo: ["boolean", ""],
+  can_redo: ["boolean", ""],
+  busy: ["boolean", "an adaptation runs"],
+  progress: ["number", "0..1 of the adaptation"],
+  phase: ["string", "the adaptation's phase"],
+  error: ["string", "the last refused request, empty when fine"],
+});
+
 /** A Uint8Array over a DataView, ArrayBuffer or typed array (no copy). */
 export function asBytes(buffer) {
   if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);

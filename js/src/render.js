@@ -2,7 +2,7 @@
 // and note grids, axes) redrawn only when the view changes, and a foreground (F0 trajectory, the stroke
 // being drawn, selection, playhead) redrawn every animation frame while something moves.
 
-import { binToY, formatTime, hzToBin, N_BINS, noteLines, timeToX, timeTicks, visibleFrames } from "./geometry.js";
+import { binToY, formatTime, hzToY, noteLines, timeToX, timeTicks, visibleFrames } from "./geometry.js";
 
 export const COLOURS = {
   estimated: "47,208,255", // rgb of the model's F0; alpha follows its confidence
@@ -32,9 +32,9 @@ export function pixelColour(level, salience) {
 
 /**
  * Canvases holding the whole background image, TILE_FRAMES frames each, top row = highest bin.
- * `spectrogram` and `salience` are (frames x N_BINS) uint8 row-major; salience may be null (no shading).
+ * `spectrogram` and `salience` are (frames x nBins) uint8 row-major; salience may be null (no shading).
  */
-export function buildTiles(spectrogram, salience, frames, makeCanvas) {
+export function buildTiles(spectrogram, salience, frames, nBins, makeCanvas) {
   const tiles = [];
   const lut = new Uint8ClampedArray(256 * 256 * 4);
   for (let level = 0; level < 256; level++) {
@@ -42,14 +42,14 @@ export function buildTiles(spectrogram, salience, frames, makeCanvas) {
   }
   for (let first = 0; first < frames; first += TILE_FRAMES) {
     const width = Math.min(TILE_FRAMES, frames - first);
-    const canvas = makeCanvas(width, N_BINS);
+    const canvas = makeCanvas(width, nBins);
     const context = canvas.getContext("2d");
-    const image = context.createImageData(width, N_BINS);
+    const image = context.createImageData(width, nBins);
     for (let x = 0; x < width; x++) {
-      const row = (first + x) * N_BINS;
-      for (let bin = 0; bin < N_BINS; bin++) {
+      const row = (first + x) * nBins;
+      for (let bin = 0; bin < nBins; bin++) {
         const key = (spectrogram[row + bin] * 256 + (salience === null ? 0 : salience[row + bin])) * 4;
-        const at = ((N_BINS - 1 - bin) * width + x) * 4;
+        const at = ((nBins - 1 - bin) * width + x) * 4;
         image.data[at] = lut[key];
         image.data[at + 1] = lut[key + 1];
         image.data[at + 2] = lut[key + 2];
@@ -72,7 +72,7 @@ export function drawBackground(ctx, view, scene) {
   ctx.rect(view.left, view.top, view.width, view.height);
   ctx.clip();
   const hop = frameTimes.length > 1 ? frameTimes[1] - frameTimes[0] : 1;
-  const y0 = binToY(view, N_BINS);
+  const y0 = binToY(view, view.grid.nBins);
   const y1 = binToY(view, 0);
   ctx.imageSmoothingEnabled = view.t1 - view.t0 < 30;
   for (const tile of tiles) {
@@ -104,7 +104,7 @@ function drawBeats(ctx, view, beats) {
 }
 
 function drawNoteLines(ctx, view, labels) {
-  const lines = noteLines(view.b0, view.b1, view.height / (view.b1 - view.b0));
+  const lines = noteLines(view.grid, view.b0, view.b1, view.height / (view.b1 - view.b0));
   ctx.font = "10px sans-serif";
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
@@ -184,7 +184,7 @@ function tracePolyline(ctx, view, times, hz, indices) {
   let first = true;
   for (const i of indices) {
     const x = timeToX(view, times[i]);
-    const y = binToY(view, hzToBin(hz[i]));
+    const y = hzToY(view, hz[i]);
     if (first) ctx.moveTo(x, y);
     else ctx.lineTo(x, y);
     first = false;

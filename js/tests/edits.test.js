@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { applyDraw, applyShift, applyUnvoice, spanOf, Stroke } from "../src/edits.js";
 
@@ -66,3 +67,29 @@ test("unvoice and octave previews cover [t0, t1)", () => {
   assert.equal(t.corrected[6], 0 + 1, "frame 6 was unvoiced before");
   assert.equal(t.corrected[8], 0);
 });
+
+// The cases tests/test_edits.py replays through ipysvs.interactive.edits: the preview must agree.
+const GOLDEN = JSON.parse(readFileSync(new URL("../../tests/golden/edit_cases.json", import.meta.url), "utf8"));
+
+function replay(trajectory, record) {
+  if (record.kind === "draw") applyDraw(trajectory, Float64Array.from(record.times), Float32Array.from(record.hz));
+  else if (record.kind === "unvoice") applyUnvoice(trajectory, record.t0, record.t1);
+  else if (record.kind === "shift_octave") applyShift(trajectory, record.t0, record.t1, record.octaves);
+  else throw new Error(`the editor has no preview of ${record.kind}`);
+}
+
+for (const golden of GOLDEN.cases) {
+  test(`golden edit case shared with Python: ${golden.name}`, () => {
+    const trajectory = {
+      frameTimes: Float64Array.from(GOLDEN.frame_times),
+      hz: Float64Array.from(golden.estimate_hz),
+      corrected: new Uint8Array(GOLDEN.frame_times.length),
+    };
+    for (const record of golden.edits) replay(trajectory, record);
+    golden.hz.forEach((expected, i) => {
+      const error = Math.abs(trajectory.hz[i] - expected);
+      assert.ok(error <= 1e-6 * Math.max(expected, 1), `frame ${i}: ${trajectory.hz[i]} Hz, expected ${expected}`);
+    });
+    assert.deepEqual(Array.from(trajectory.corrected, Boolean), golden.corrected);
+  });
+}

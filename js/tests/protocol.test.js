@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { asBytes, asTyped, drawPayload, Requests, summary } from "../src/protocol.js";
+import { asBytes, asTyped, drawPayload, Requests, SYNCED_MODEL, summary } from "../src/protocol.js";
 
 test("requests are numbered, sent with their buffers and timed by their ack", () => {
   const sent = [];
@@ -34,4 +35,12 @@ test("received buffers become typed arrays, aligned or not", () => {
 test("summary", () => {
   assert.deepEqual(summary([3, 1, 2, 10]), { median: 2.5, max: 10, count: 4 });
   assert.equal(summary([]).count, 0);
+});
+
+test("the editor reads only the synced model's typed state", () => {
+  const source = readFileSync(new URL("../src/editor.js", import.meta.url), "utf8");
+  const read = new Set([...source.matchAll(/model\.get\("(\w+)"\)/g)].map((m) => m[1]));
+  const watched = new Set([...source.matchAll(/"change:(\w+)"/g)].map((m) => m[1]));
+  assert.ok(read.size > 10, "the scan finds the editor's reads");
+  for (const name of [...read, ...watched]) assert.ok(name in SYNCED_MODEL, `${name} is not in SYNCED_MODEL`);
 });

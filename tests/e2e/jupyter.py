@@ -199,14 +199,16 @@ def run_all_cells(page: object) -> None:
 
 
 def editor_geometry(page: object) -> dict:
-    """The F0 editor canvas's box on the page and its current view (seconds, bins, plot area)."""
+    """The F0 editor canvas's box on the page and its current view (seconds, bins, plot area, and the
+    pitch grid the kernel sent)."""
     return page.evaluate(
         """() => {
         const canvas = document.querySelector('[data-testid=f0-editor]');
         const box = canvas.getBoundingClientRect();
         const v = canvas.ipysvsEditor.view;
         return {x: box.x, y: box.y, t0: v.t0, t1: v.t1, b0: v.b0, b1: v.b1,
-                left: v.left, top: v.top, width: v.width, height: v.height};
+                left: v.left, top: v.top, width: v.width, height: v.height,
+                fmin_hz: v.grid.fminHz, bins_per_octave: v.grid.binsPerOctave};
     }"""
     )
 
@@ -217,7 +219,7 @@ def point(geometry: dict, t: float, hz: float) -> tuple[float, float]:
 
     g = geometry
     x = g["x"] + g["left"] + (t - g["t0"]) / (g["t1"] - g["t0"]) * g["width"]
-    bin_ = 60 * math.log2(hz / 55)
+    bin_ = g["bins_per_octave"] * math.log2(hz / g["fmin_hz"])
     y = g["y"] + g["top"] + (1 - (bin_ - g["b0"]) / (g["b1"] - g["b0"])) * g["height"]
     return x, y
 
