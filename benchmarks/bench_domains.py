@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ import numpy as np
 import ipysvs
 from ipysvs.demo import demo_song
 from ipysvs.interactive import adaptation
+from ipysvs.models.joint import default_joint_model, read_shipped_state
 from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
 from ipysvs.research.evaluation import vocal_sdr
 from ipysvs.research.experiments import give_true_f0
@@ -125,6 +128,14 @@ def summary(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def use_weights(path: Path) -> None:
+    """Load ``path`` into the process-wide joint model every session copies, and cache analyses apart
+    (the analysis cache keys on the shipped file, not on these weights)."""
+    model = default_joint_model()
+    model.load_shipped_state(read_shipped_state(path), source=str(path))
+    os.environ["IPYSVS_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-domains-cache-")
+
+
 def parse_seeds(text: str) -> list[int]:
     """``"0-7"`` or ``"0,3,5"``."""
     if "-" in text:
@@ -151,6 +162,12 @@ def main() -> int:
     parser.add_argument("--learn-accompaniment", action="store_true", help="adapt(learn_accompaniment=True)")
     parser.add_argument("--trust-uncorrected", type=float, help="override ESTIMATE_TRUST['uncorrected']")
     parser.add_argument("--trust-corrected", type=float, help="override ESTIMATE_TRUST['corrected']")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="a pitch.safetensors to measure instead of the shipped one (e.g. a training run's export); "
+        "analyses are then cached in a fresh temporary folder",
+    )
     args = parser.parse_args()
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown or "pretrained" not in args.conditions:
@@ -159,6 +176,8 @@ def main() -> int:
     for key, value in (("uncorrected", args.trust_uncorrected), ("corrected", args.trust_corrected)):
         if value is not None:
             adaptation.ESTIMATE_TRUST[key] = value
+    if args.weights is not None:
+        use_weights(args.weights)
     options = {"learn_accompaniment": args.learn_accompaniment}
     if not args.skip_mir1k and not (args.data / "index.csv").is_file():
         print(f"no MIR-1K data at {args.data}: pass --data or --skip-mir1k", file=sys.stderr)
@@ -181,7 +200,8 @@ def main() -> int:
                     writer.writerow(row)
                     handle.flush()
                 print(f"{song.name}: done ({time.time() - started:.0f} s)", file=sys.stderr)
-    settings = f"ESTIMATE_TRUST={adaptation.ESTIMATE_TRUST}, {options}"
+    weights = args.weights or "shipped weights"
+    settings = f"{weights}, ESTIMATE_TRUST={adaptation.ESTIMATE_TRUST}, {options}"
     print(f"bench_domains, {date.today()}, {time.time() - started:.0f} s, {settings}, rows in {args.out}\n")
     print(summary(rows))
     return 0

@@ -1,14 +1,34 @@
-"""Shared fixtures: paths to ../shared data (tests that need it skip with a reason when it is absent)."""
+"""Shared fixtures: the test song, an isolated cache, the separator, and paths to ../shared data (tests
+that need it skip with a reason when it is absent)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ipysvs.demo import DemoSong, demo_song
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test (and every notebook kernel it starts) caches and journals into a fresh folder, never
+    into the user's ``~/.cache/ipysvs``; tests that need an empty cache set their own."""
+    folder = tmp_path_factory.mktemp("ipysvs-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IPYSVS_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def song() -> DemoSong:
+    """The test song: 8 s of the demo song (seed 3), 44.1 kHz stereo with exact stems, F0 and beats."""
+    return demo_song(seconds=8.0, seed=3)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from .conftest import harmonic_tone
 
 
 @pytest.fixture()
-def song(tmp_path):
+def tone_file(tmp_path):
+    """A 2 s harmonic tone written as FLAC (the CLI's input file)."""
     path = tmp_path / "in" / "song.flac"
     path.parent.mkdir()
     soundfile.write(str(path), harmonic_tone(2.0, 22050, channels=2).T, 22050)
@@ -29,18 +30,18 @@ def _assert_stems(folder, reference: np.ndarray, sr: int) -> None:
     np.testing.assert_allclose(vocals + accompaniment, reference, atol=1e-4)
 
 
-def test_separates_into_folder_named_after_the_file(song, tmp_path) -> None:
-    assert main(["separate", str(song), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"]) == 0
-    mixture, sr = soundfile.read(str(song), always_2d=True)
+def test_separates_into_folder_named_after_the_file(tone_file, tmp_path) -> None:
+    assert main(["separate", str(tone_file), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"]) == 0
+    mixture, sr = soundfile.read(str(tone_file), always_2d=True)
     _assert_stems(tmp_path / "out" / "song", mixture, sr)
 
 
-def test_flac_output(song, tmp_path) -> None:
+def test_flac_output(tone_file, tmp_path) -> None:
     assert (
         main(
             [
                 "separate",
-                str(song),
+                str(tone_file),
                 "--out",
                 str(tmp_path / "o"),
                 "--format",
@@ -79,13 +80,13 @@ def _bad_inputs(tmp_path):
     ]
 
 
-def test_bad_files_are_reported_and_the_others_still_run(song, tmp_path, capsys) -> None:
+def test_bad_files_are_reported_and_the_others_still_run(tone_file, tmp_path, capsys) -> None:
     messages, bad = _bad_inputs(tmp_path)
     code = main(
         [
             "separate",
             str(bad[0]),
-            str(song),
+            str(tone_file),
             *map(str, bad[1:]),
             "--out",
             str(tmp_path / "out"),
@@ -101,10 +102,10 @@ def test_bad_files_are_reported_and_the_others_still_run(song, tmp_path, capsys)
     assert (tmp_path / "out" / "song" / "vocals.wav").is_file()
 
 
-def test_unwritable_output_folder(song, tmp_path, capsys) -> None:
+def test_unwritable_output_folder(tone_file, tmp_path, capsys) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    assert main(["separate", str(song), "--out", str(blocker / "out"), "--quiet", "--stems-only"]) == 1
+    assert main(["separate", str(tone_file), "--out", str(blocker / "out"), "--quiet", "--stems-only"]) == 1
     err = capsys.readouterr().err
     assert "cannot write" in err and "a-file" in err and len(err.strip().splitlines()) == 1
 
@@ -114,13 +115,23 @@ def test_no_inputs_is_a_usage_error(capsys) -> None:
     assert "give at least one INPUT" in capsys.readouterr().err
 
 
-def test_same_stem_twice_gets_two_folders(song, tmp_path) -> None:
+def test_same_stem_twice_gets_two_folders(tone_file, tmp_path) -> None:
     other = tmp_path / "other" / "song.wav"
     other.parent.mkdir()
-    data, sr = soundfile.read(str(song))
+    data, sr = soundfile.read(str(tone_file))
     soundfile.write(str(other), data[: sr // 2], sr)
     assert (
-        main(["separate", str(song), str(other), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"])
+        main(
+            [
+                "separate",
+                str(tone_file),
+                str(other),
+                "--out",
+                str(tmp_path / "out"),
+                "--quiet",
+                "--stems-only",
+            ]
+        )
         == 0
     )
     assert (tmp_path / "out" / "song" / "vocals.wav").is_file()

@@ -11,14 +11,8 @@ import pytest
 from ipysvs import ParameterError
 from ipysvs.demo import F0_HOP, DemoSong, demo_song
 
-SONG_SECONDS = 10.0
-# measured on this 10 s song: 18.3 dB (the default 20 s song: 16.9 dB)
+# the test song of tests/conftest.py separates well above this (about 17 dB)
 MIN_SPLEETER_VOCAL_SDR_DB = 14.0
-
-
-@pytest.fixture(scope="module")
-def song() -> DemoSong:
-    return demo_song(seconds=SONG_SECONDS, seed=0)
 
 
 def _rms(samples: np.ndarray) -> float:

@@ -10,7 +10,6 @@ import pytest
 
 import ipysvs
 from ipysvs.cli import main
-from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
 from ipysvs.research.datasets import Labels
 from ipysvs.research.experiments import (
@@ -22,11 +21,6 @@ from ipysvs.research.experiments import (
     parse_ratios,
     parse_variants,
 )
-
-
-@pytest.fixture(scope="module")
-def song():
-    return demo_song(seconds=6.0, seed=5)
 
 
 @pytest.fixture()

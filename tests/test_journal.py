@@ -11,15 +11,9 @@ import pytest
 
 import ipysvs
 from ipysvs.cache import audio_key
-from ipysvs.demo import demo_song
 from ipysvs.errors import FileError
 from ipysvs.interactive import journal as journal_module
 from ipysvs.interactive.journal import UnsavedEditsWarning, journal_folder
-
-
-@pytest.fixture(scope="module")
-def song():
-    return demo_song(seconds=6.0, seed=5)
 
 
 @pytest.fixture()

@@ -10,15 +10,9 @@ import torch
 
 import ipysvs
 from ipysvs.conditioned import RefinementSeparator
-from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
 from ipysvs.interactive import analysis_cache
 from ipysvs.interactive import session as session_module
-
-
-@pytest.fixture(scope="module")
-def song():
-    return demo_song(seconds=8.0, seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pytest
 import traitlets
 
 import ipysvs
-from ipysvs.demo import demo_song
 from ipysvs.widgets.images import decimate, log_spectrogram, to_decibel_image, to_uint8
 from ipysvs.widgets.messages import MessageError, parse_request
 
@@ -105,9 +104,8 @@ def test_decimate_keeps_peaks() -> None:
 
 # ---------------------------------------------------------------------- editor, views, app
 @pytest.fixture(scope="module")
-def session() -> ipysvs.Session:
-    song = demo_song(seconds=6.0)
-    return ipysvs.open(song.mixture, song.sr, name="demo-6s", journal=False)
+def session(song) -> ipysvs.Session:
+    return ipysvs.open(song.mixture, song.sr, name="test-song", journal=False)
 
 
 class Recorder:
