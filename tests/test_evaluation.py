@@ -482,3 +482,20 @@ def test_pitch_errors_sorts_every_voiced_label_into_one_class() -> None:
     assert pitch_errors(labels, Trajectory(times, estimate))["offset_cents"] == pytest.approx(-20)
     silent = Labels(times, np.zeros(100), np.zeros(100, dtype=bool))
     assert np.isnan(pitch_errors(silent, Trajectory(times, estimate))["correct"])
+
+
+@pytest.mark.parametrize("command", ["evaluate", "simulate", "train"])
+def test_research_commands_name_the_missing_extra(command, tmp_path, monkeypatch, capsys) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "museval" else real_find_spec(name, *a)
+    )
+    argv = {"evaluate": [str(tmp_path)], "simulate": ["--data", str(tmp_path)], "train": [str(tmp_path)]}
+    assert cli.main([command, *argv[command]]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "ipysvs: error: museval not installed: the research tools need the extra 'research' "
+        '(pip install -e ".[research]")'
+    ]

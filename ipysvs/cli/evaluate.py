@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from ..analysis import analyse
 from ..f0 import Trajectory
+from ..research import require_extra
 from ..research.datasets import Track, read_clips
 from ..research.evaluation import (
     System,
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         IpysvsError: the data folder is missing or malformed (the CLI prints it as one line).
     """
+    require_extra()
     if args.limit is not None and args.limit < 1:
         report_error(f"--limit must be at least 1, got {args.limit}")
         return EXIT_USAGE

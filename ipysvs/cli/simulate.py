@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import IpysvsError
+from ..research import require_extra
 from ..research.datasets import first_per_singer, group_songs, read_clips
 from ..research.experiments import (
     RATIOS,
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from ..interactive.adaptation import check_plan
 
+    require_extra()
     ratios, variants = parse_ratios(args.ratios), parse_variants(args.variants)
     layers = args.layers
     check_plan(layers=layers or "none", steps=args.steps)

@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..research import require_extra
 from ..research.training import TrainingConfig, export_weights, train
 from .common import EXIT_OK
 
@@ -15,6 +16,7 @@ __all__ = ["add_parser", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ipysvs train`` with parsed ``args``; returns the exit status."""
+    require_extra()
     config = TrainingConfig(
         data=str(args.data),
         salience_steps=args.salience_steps,
