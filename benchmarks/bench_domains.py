@@ -31,7 +31,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ import ipysvs
 from ipysvs.demo import demo_song
 from ipysvs.interactive import adaptation
 from ipysvs.models.joint import default_joint_model, read_shipped_state
+from ipysvs.research.benchmarking import measured_on
 from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
 from ipysvs.research.evaluation import vocal_sdr
 from ipysvs.research.experiments import give_true_f0
@@ -202,7 +202,7 @@ def main() -> int:
                 print(f"{song.name}: done ({time.time() - started:.0f} s)", file=sys.stderr)
     weights = args.weights or "shipped weights"
     settings = f"{weights}, ESTIMATE_TRUST={adaptation.ESTIMATE_TRUST}, {options}"
-    print(f"bench_domains, {date.today()}, {time.time() - started:.0f} s, {settings}, rows in {args.out}\n")
+    print(f"bench_domains, {measured_on()}, {time.time() - started:.0f} s, {settings}, rows in {args.out}\n")
     print(summary(rows))
     return 0
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import shlex
 import sys
 from collections.abc import Sequence
@@ -37,6 +35,7 @@ import torch
 from tqdm import tqdm
 
 from ipysvs import audio as audio_io
+from ipysvs.research.benchmarking import machine_description
 from ipysvs.research.datasets import VALIDATION_SINGERS, read_clips
 from ipysvs.research.evaluation import (
     ClipResult,
@@ -108,27 +107,12 @@ def vocal_sdr_difference(results: Sequence[ClipResult], system: str, baseline: s
     return np.array([sdr[system][name] - sdr[baseline][name] for name in sorted(common)])
 
 
-def machine() -> str:
-    """CPU model, core count, OS and torch version of this machine."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        models = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        cpu = models[0] if models else cpu
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
-    )
-
-
 def markdown(summaries: Sequence[SystemSummary], difference: np.ndarray, command: str, clips: str) -> str:
     """A RESULTS.md section: date, command, machine, the table of systems and the ipysvs - reference gap."""
     lines = [
         f"### MIR-1K vocal SDR ({datetime.date.today().isoformat()})",
         "",
-        f"`{command}` -- {clips}; {machine()}.",
+        f"`{command}` -- {clips}; {machine_description()}.",
         "",
         "| system | clips | " + " | ".join(label for label, _, _ in MARKDOWN_COLUMNS) + " |",
         "| --- | ---: |" + " ---: |" * len(MARKDOWN_COLUMNS),

@@ -19,18 +19,16 @@ Prints a Markdown table for ``benchmarks/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ipysvs.research.benchmarking import measured_on
 from tests.e2e.jupyter import Kernel, browser, drag, editor_geometry, jupyter_server, point, run_all_cells
 
 OPEN_SONG = """import ipysvs
@@ -111,7 +109,7 @@ def main() -> None:
             kernel.close()
     print(
         f"`python benchmarks/bench_widget.py --seconds {args.seconds:g} --strokes {args.strokes}` — "
-        f"{date.today()}, {platform.machine()}, {os.cpu_count()} cores; "
+        f"{measured_on()}; "
         f"song opened and shown in {opened:.0f} s; {edits} edits reached the Session.\n"
     )
     print("| view | frames drawn | redraw median | redraw max | edits | round trip median | round trip max |")
