@@ -162,3 +162,24 @@ def test_unknown_augmentation_is_rejected() -> None:
     crop = Crop({"voice": torch.zeros(1, 4, 8)}, torch.zeros(4))
     with pytest.raises(ParameterError, match="unknown augmentation"):
         augment(crop, ("reverse",), np.random.default_rng(0))
+
+
+def test_the_complex_objective_measures_the_separated_vocals_error() -> None:
+    from ipysvs.models.refiner import masked_error_energy
+
+    generator = torch.Generator().manual_seed(0)
+    shape = (2, 2, 16, 1024)
+    mixture = torch.complex(torch.randn(shape, generator=generator), torch.randn(shape, generator=generator))
+    voice = 0.3 * mixture  # a voice that is exactly 30 % of every bin
+    assert masked_error_energy(torch.full(shape, 0.3), mixture, voice).item() < 1e-10
+    wrong = masked_error_energy(torch.full(shape, 0.5), mixture, voice).item()
+    worse = masked_error_energy(torch.full(shape, 0.9), mixture, voice).item()
+    assert 0 < wrong < worse
+    # the error energy of the vocals is 0.2**2 of the mixture's, relative to 0.3**2 + 0.1 of it
+    assert wrong == pytest.approx(0.04 / (0.09 + 0.1), rel=1e-4)
+
+
+def test_training_config_names_the_refiner_objectives() -> None:
+    with pytest.raises(ParameterError, match="refiner_objective must be one of"):
+        TrainingConfig(data="", refiner_objective="sdr")
+    assert TrainingConfig(data="", refiner_objective="complex").refiner_objective == "complex"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..research import require_extra
-from ..research.training import TrainingConfig, export_weights, train
+from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
 from .common import EXIT_OK
 
 __all__ = ["add_parser", "run"]
@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
         salience_steps=args.salience_steps,
         refiner_steps=args.refiner_steps,
         refiner_lr=args.refiner_lr,
+        refiner_objective=args.refiner_objective,
         augment=tuple(args.augment),
         initial_weights=str(args.initial_weights or ""),
         seed=args.seed,
@@ -62,6 +63,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--salience-steps", type=int, default=defaults.salience_steps)
     parser.add_argument("--refiner-steps", type=int, default=defaults.refiner_steps)
     parser.add_argument("--refiner-lr", type=float, default=defaults.refiner_lr)
+    parser.add_argument(
+        "--refiner-objective",
+        choices=REFINER_OBJECTIVES,
+        default=defaults.refiner_objective,
+        help="the refiner's loss: L1 of magnitudes, or the energy of the complex error (SDR-aligned)",
+    )
     parser.add_argument(
         "--initial-weights",
         type=Path,

@@ -100,4 +100,20 @@ def stem_l1(
     return (error.mean(dim=(1, 2, 3)) / level).mean()
 
 
-__all__ = ["REFINER_WIDTHS", "MaskRefiner", "stem_l1"]
+def masked_error_energy(ratio: torch.Tensor, mixture: torch.Tensor, voice: torch.Tensor) -> torch.Tensor:
+    """The refiner's waveform-aligned loss: the energy of ``ratio * mixture - voice`` in the complex
+    STFT -- by Parseval the energy of the separated vocals' error, what SDR measures (the
+    accompaniment's error is the same signal, negated) -- per example relative to its voice's energy
+    plus a tenth of its mixture's (so that crops where nobody sings still count), averaged over the
+    batch.
+
+    Args:
+        ratio: ``(batch, 2, frames, 1024)`` vocal ratio mask.
+        mixture, voice: complex STFT frames of the same shape.
+    """
+    error = (ratio * mixture - voice).abs().square().sum(dim=(1, 2, 3))
+    reference = voice.abs().square().sum(dim=(1, 2, 3)) + 0.1 * mixture.abs().square().sum(dim=(1, 2, 3))
+    return (error / (reference + LEVEL_EPS)).mean()
+
+
+__all__ = ["REFINER_WIDTHS", "MaskRefiner", "masked_error_energy", "stem_l1"]

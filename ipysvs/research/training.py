@@ -34,7 +34,7 @@ from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
-from ..models.refiner import stem_l1
+from ..models.refiner import masked_error_energy, stem_l1
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
 from ..separation import Separator
@@ -46,6 +46,7 @@ __all__ = [
     "FEATURE_NAMES",
     "LATE_FRACTION",
     "LATE_LR_FACTOR",
+    "REFINER_OBJECTIVES",
     "STAGES",
     "TRAINING_DEMO_SEEDS",
     "VALIDATION_CONDITIONS",
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 STAGES = ("salience", "refiner")
+REFINER_OBJECTIVES = ("l1", "complex")  # see refiner_loss
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
 LATE_FRACTION, LATE_LR_FACTOR = 0.7, 0.3
 #: Demo-song seeds the refiner trains on; benchmarks evaluate on seeds below 1000.
@@ -101,6 +103,7 @@ class TrainingConfig:
     refiner_crop_frames: int = 128
     salience_lr: float = 1e-3
     refiner_lr: float = 1e-3
+    refiner_objective: str = "l1"
     augment: tuple[str, ...] = ()
     refiner_augment: bool = True
     max_semitones: float = 3.0
@@ -111,6 +114,12 @@ class TrainingConfig:
     checkpoint_every: int = 250
     seed: int = 0
     validation_singers: tuple[str, ...] = field(default=VALIDATION_SINGERS)
+
+    def __post_init__(self) -> None:
+        if self.refiner_objective not in REFINER_OBJECTIVES:
+            raise ParameterError(
+                f"refiner_objective must be one of {REFINER_OBJECTIVES}, got {self.refiner_objective!r}"
+            )
 
     def steps(self, stage: str) -> int:
         return self.salience_steps if stage == "salience" else self.refiner_steps
@@ -343,10 +352,12 @@ class StemSampler:
 
 
 def refiner_batch(sampler: StemSampler, size: int) -> dict[str, torch.Tensor]:
-    """Magnitudes ``(size, 2, frames, 1024)`` of mixture, voice and accompaniment and the true F0
-    ``(size, frames)`` of ``size`` crops."""
+    """Magnitudes ``(size, 2, frames, 1024)`` of mixture, voice and accompaniment, the complex frames
+    of mixture and voice (same shape) and the true F0 ``(size, frames)`` of ``size`` crops."""
     crops = [sampler.crop() for _ in range(size)]
     return {
+        "mixture_complex": torch.stack([c.mixture.transpose(1, 2) for c in crops]),
+        "voice_complex": torch.stack([c.voice.transpose(1, 2) for c in crops]),
         "mixture": torch.stack([c.mixture.abs().transpose(1, 2) for c in crops]),
         "voice": torch.stack([c.voice.abs().transpose(1, 2) for c in crops]),
         "accompaniment": torch.stack([c.accompaniment.abs().transpose(1, 2) for c in crops]),
@@ -399,10 +410,14 @@ def refiner_loss(
     batch: dict[str, torch.Tensor],
     rng: np.random.Generator,
     condition: str | None = None,
+    *,
+    objective: str = "l1",
 ) -> torch.Tensor:
-    """L1 between the refined stems' magnitudes and the true ones, per crop relative to its mixture
-    level (the frozen separator and saliency network run without gradients); ``condition`` as in
-    :func:`training_conditioning`."""
+    """The refined separation's loss (the frozen separator and saliency network run without
+    gradients): ``objective`` ``"l1"`` is the L1 between the refined and the true stems' magnitudes,
+    per crop relative to its mixture level (:func:`~ipysvs.models.refiner.stem_l1`); ``"complex"`` the
+    energy of the refined vocals' complex error (:func:`~ipysvs.models.refiner.masked_error_energy`,
+    aligned with SDR). ``condition`` as in :func:`training_conditioning`."""
     mixture = batch["mixture"]
     with torch.no_grad():
         ratio = model.pretrained_ratio(mixture)
@@ -414,12 +429,16 @@ def refiner_loss(
         )
     hz, gate = training_conditioning(batch["f0_hz"], estimate, rng, condition)
     refined = ratio + model.refiner(mixture, ratio, hz, gate)
+    if objective == "complex":
+        return masked_error_energy(refined, batch["mixture_complex"], batch["voice_complex"])
     return stem_l1(refined, mixture, batch["voice"], batch["accompaniment"])
 
 
-def validate_refiner(model: JointModel, sources: list[StemSource], *, crops: int, frames: int) -> dict:
-    """Mean :func:`refiner_loss` of ``crops`` fixed, unaugmented crops of held-out songs under each of
-    :data:`VALIDATION_CONDITIONS` (``"none"`` is the pretrained separator's loss)."""
+def validate_refiner(
+    model: JointModel, sources: list[StemSource], *, crops: int, frames: int, objective: str = "l1"
+) -> dict:
+    """Mean :func:`refiner_loss` (``objective``) of ``crops`` fixed, unaugmented crops of held-out songs
+    under each of :data:`VALIDATION_CONDITIONS` (``"none"`` is the pretrained separator's loss)."""
     model.eval()
     config = TrainingConfig(data="", refiner_augment=False)
     sampler = StemSampler([(sources, 1.0)], frames, config, seed=12345)
@@ -427,7 +446,11 @@ def validate_refiner(model: JointModel, sources: list[StemSource], *, crops: int
     rng = np.random.default_rng(0)
     with torch.no_grad():
         return {
-            condition: float(np.mean([refiner_loss(model, batch, rng, condition) for batch in batches]))
+            condition: float(
+                np.mean(
+                    [refiner_loss(model, batch, rng, condition, objective=objective) for batch in batches]
+                )
+            )
             for condition in VALIDATION_CONDITIONS
         }
 
@@ -542,7 +565,13 @@ def _validation(model: JointModel, stage: str, config: TrainingConfig, features:
     if stage == "refiner":
         held_out = mir1k_stem_sources(Path(config.data), validation, include=True)
         held_out += demo_stem_sources(VALIDATION_DEMO_SEEDS, config.demo_seconds)
-        return validate_refiner(model, held_out, crops=VALIDATION_CROPS, frames=config.refiner_crop_frames)
+        return validate_refiner(
+            model,
+            held_out,
+            crops=VALIDATION_CROPS,
+            frames=config.refiner_crop_frames,
+            objective=config.refiner_objective,
+        )
     model.eval()
     songs = load_features(Path(config.data), validation, features, Separator(), include=True)
     scores = []
@@ -609,7 +638,8 @@ def _train_stage(
         if stage == "salience":
             loss = salience_loss(model, salience_batch(sampler, config.salience_batch))  # type: ignore[arg-type]
         else:
-            loss = refiner_loss(model, refiner_batch(sampler, config.refiner_batch), rng)  # type: ignore[arg-type]
+            batch = refiner_batch(sampler, config.refiner_batch)  # type: ignore[arg-type]
+            loss = refiner_loss(model, batch, rng, objective=config.refiner_objective)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
