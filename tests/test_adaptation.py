@@ -93,6 +93,7 @@ def test_pure_accompaniment_needs_a_long_unvoiced_run_or_a_silent_mark() -> None
     assert pure_accompaniment(hz, corrected, activity).sum() == 22
 
 
+@pytest.mark.slow
 def test_adapt_learns_the_songs_accompaniment_only_where_nobody_sings(monkeypatch) -> None:
     import ipysvs
     from ipysvs.demo import demo_song

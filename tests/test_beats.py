@@ -17,6 +17,7 @@ def beat_song():
     return demo_song(seconds=12.0, seed=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["madmom", "librosa"])
 def test_beats_of_the_demo_song_match_its_beat_grid(beat_song, method: str) -> None:
     if method == "madmom" and not beats.madmom_available():

@@ -138,6 +138,7 @@ def test_same_stem_twice_gets_two_folders(tone_file, tmp_path) -> None:
     assert (tmp_path / "out" / "song-2" / "vocals.wav").is_file()
 
 
+@pytest.mark.slow
 def test_console_script_prints_no_traceback(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ipysvs.cli", "separate", str(tmp_path / "nope.wav"), "--out", str(tmp_path)],
@@ -149,6 +150,7 @@ def test_console_script_prints_no_traceback(tmp_path) -> None:
     assert result.stderr.strip() == f"ipysvs: error: {tmp_path / 'nope.wav'}: no such file"
 
 
+@pytest.mark.slow
 def test_demo_writes_stems_pitch_and_beats(tmp_path) -> None:
     import mir_eval
 

@@ -375,6 +375,7 @@ def run_cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, s
     return status, out, err
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_per_clip_csv_and_prints_table(
     tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
