@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AudioFileError, ParameterError
+from .files import replace_atomically
 
 __all__ = [
     "MAX_CHANNELS",
@@ -59,8 +60,8 @@ def validate_sample_rate(sr: object) -> int:
     """Check that ``sr`` is a whole number of Hz in the supported range and return it as ``int``."""
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating)):
         raise ParameterError(f"sample rate must be a number of Hz, got {type(sr).__name__}")
-    if not np.isfinite(sr) or float(sr) != int(sr):
-        raise ParameterError(f"sample rate must be a whole number of Hz, got {sr!r}")
+    if not isinstance(sr, (int, np.integer)) and not (np.isfinite(sr) and float(sr) == int(sr)):
+        raise ParameterError(f"sample rate must be a whole number of Hz, got {sr!r:.40}")
     if not MIN_SAMPLE_RATE <= int(sr) <= MAX_SAMPLE_RATE:
         raise ParameterError(
             f"sample rate {int(sr)} Hz is outside the supported {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
@@ -186,7 +187,8 @@ def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
 
 
 def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
-    """Write ``(channels, samples)`` float audio to a .wav (32-bit float) or .flac (24-bit) file.
+    """Write ``(channels, samples)`` float audio to a .wav (32-bit float) or .flac (24-bit) file,
+    atomically (:func:`ipysvs.files.replace_atomically`: a failure leaves no truncated file).
 
     Raises:
         AudioFileError: unsupported extension or the folder is not writable.
@@ -199,9 +201,10 @@ def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
         raise AudioFileError(f"{path}: can only write {', '.join(WRITABLE_FORMATS)} files")
     subtype = "FLOAT" if suffix == ".wav" else "PCM_24"
     data = samples.T if suffix == ".wav" else np.clip(samples.T, -1.0, 1.0)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        soundfile.write(str(path), data, sr, format=WRITABLE_FORMATS[suffix], subtype=subtype)
-    except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
-        raise AudioFileError(f"{path}: cannot write ({error})") from None
-    return path
+    return replace_atomically(
+        path,
+        lambda temporary: soundfile.write(
+            str(temporary), data, sr, format=WRITABLE_FORMATS[suffix], subtype=subtype
+        ),
+        error=AudioFileError,
+    )

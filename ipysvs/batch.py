@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import audio as audio_io
-from .errors import FileError, IpysvsError
+from .errors import IpysvsError
+from .files import write_text_atomically
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -117,12 +118,8 @@ def _write_stems(
 
 
 def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> None:
-    try:
-        analysis.f0.to_csv(folder / "f0.csv")
-        with (folder / "beats.csv").open("w") as handle:
-            handle.write("# time_s\n" + "".join(f"{t:.6f}\n" for t in analysis.beats))
-    except OSError as error:
-        raise FileError(f"{folder}: cannot write ({error})") from None
+    analysis.f0.to_csv(folder / "f0.csv")
+    write_text_atomically(folder / "beats.csv", "# time_s\n" + "".join(f"{t:.6f}\n" for t in analysis.beats))
 
 
 @contextmanager

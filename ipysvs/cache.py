@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from .errors import FileError
+from .files import replace_atomically
 
 __all__ = ["audio_key", "cache_dir", "write_atomically"]
 
@@ -28,18 +30,12 @@ def cache_dir() -> Path:
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> bool:
-    """Call ``write(temporary_path)`` and move the result to ``path``; return False if that failed."""
+    """Call ``write(temporary_path)`` and move the result to ``path``
+    (:func:`~ipysvs.files.replace_atomically`); return False if that failed: caching never fails an
+    operation."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-        os.close(handle)
-        try:
-            write(Path(temporary))
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-    except OSError:
+        replace_atomically(path, write)
+    except FileError:
         return False
     return True
 

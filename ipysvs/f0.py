@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FileError, ParameterError
+from .files import write_text_atomically
 
 __all__ = [
     "BINS_PER_OCTAVE",
@@ -268,13 +269,13 @@ class Trajectory:
 
     def to_csv(self, path: str | Path) -> Path:
         """Write ``time_s,f0_hz`` rows (0 for unvoiced) under a ``# time_s,f0_hz`` header line, so that
-        ``mir_eval.io.load_time_series(path, delimiter=",")`` reads it as it is."""
-        path = Path(path)
-        with path.open("w", newline="") as handle:
-            handle.write("# time_s,f0_hz\n")
-            writer = csv.writer(handle)
-            writer.writerows((f"{t:.9f}", f"{f:.4f}") for t, f in zip(self.times, self.hz, strict=True))
-        return path
+        ``mir_eval.io.load_time_series(path, delimiter=",")`` reads it as it is. Written atomically.
+
+        Raises:
+            FileError: the file cannot be written (nothing is left half-written).
+        """
+        rows = "".join(f"{t:.9f},{f:.4f}\n" for t, f in zip(self.times, self.hz, strict=True))
+        return write_text_atomically(path, "# time_s,f0_hz\n" + rows)
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Trajectory:

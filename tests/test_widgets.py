@@ -54,6 +54,10 @@ def test_valid_requests_parse() -> None:
         ({"id": 1, "action": "unvoice", "t0": float("nan"), "t1": 2}, [], "finite number"),
         ({"id": 1, "action": "unvoice", "t0": 1, "t1": float("inf")}, [], "finite number"),
         ({"id": 1, "action": "unvoice", "t0": 1, "t1": 99}, [], "outside the song"),
+        ({"id": 1, "action": "unvoice", "t0": 10**400, "t1": 2}, [], "finite number"),
+        ({"id": 1, "action": "unvoice", "t0": 1, "t1": -(10**400)}, [], "finite number"),
+        ({"id": 10**400, "action": "undo"}, [], "id must be"),
+        ({"id": 1, "action": "shift_octave", "t0": 1, "t1": 2, "octaves": 10**400}, [], "whole number"),
         ({"id": 1, "action": "unvoice", "t0": 2, "t1": 1}, [], "must be after"),
         ({"id": 1, "action": "shift_octave", "t0": 1, "t1": 2, "octaves": 1.5}, [], "whole number"),
         ({"id": 1, "action": "activity", "t0": 1, "t1": 2, "vocal": 1}, [], "true or false"),
@@ -181,6 +185,25 @@ def test_the_editor_gets_the_pitch_grid_as_data(editor) -> None:
     bins = f0.hz_to_bin(np.array([f0.FMIN_HZ, 2 * f0.FMIN_HZ]))
     np.testing.assert_allclose(bins, [0, golden["bins_per_octave"]])
     assert len(editor.salience) == editor.session.frame_times.size * golden["n_bins"]
+
+
+def test_every_message_gets_an_answer_even_when_something_inside_fails(editor, monkeypatch) -> None:
+    refused = _request(editor, {"id": 11, "action": "unvoice", "t0": 10**400, "t1": 2})
+    assert refused["ok"] is False and refused["id"] == 11 and "finite number" in refused["error"]
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    edits = editor.session.edits
+    monkeypatch.setattr(editor.session, "unvoice", broken)
+    answer = _request(editor, {"id": 12, "action": "unvoice", "t0": 1.0, "t1": 2.0})
+    assert answer == {
+        "kind": "ack",
+        "id": 12,
+        "ok": False,
+        "error": "unexpected error (please report it): RuntimeError: boom",
+    }
+    assert editor.session.edits == edits and editor.error.startswith("refused: unexpected error")
 
 
 def test_requests_reach_the_session_through_its_methods(editor, session: ipysvs.Session) -> None:

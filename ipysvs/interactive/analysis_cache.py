@@ -19,9 +19,17 @@ from ..cache import audio_key, cache_dir, write_atomically
 from ..f0 import Trajectory
 from ..models.joint import SHIPPED_WEIGHTS
 
-__all__ = ["ANALYSIS_VERSION", "analysis_arrays", "analysis_from_arrays", "cached_analysis", "content_key"]
+__all__ = [
+    "ANALYSED_ARRAYS",
+    "ANALYSIS_VERSION",
+    "analysis_arrays",
+    "analysis_from_arrays",
+    "cached_analysis",
+    "content_key",
+]
 
 ANALYSIS_VERSION = "1"
+ANALYSED_ARRAYS = ("vocals", "vocal_magnitude", "salience", "f0_times", "f0_hz", "f0_confidence", "beats")
 
 
 def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
@@ -37,12 +45,11 @@ def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> S
     when this audio was analysed before (``audio``: the audio's :func:`~ipysvs.cache.audio_key`, if
     already computed). A damaged entry is recomputed."""
     path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as saved:
-                return analysis_from_arrays(saved, samples)
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged cache entry is recomputed
+    try:
+        with np.load(path) as saved:
+            return analysis_from_arrays(saved, samples)
+    except Exception:  # missing, truncated, damaged or of another shape: recomputed, whatever it was
+        pass
     arrays = analysis_arrays(analyse(samples, sr))
     write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
     return analysis_from_arrays(arrays, samples)
@@ -50,10 +57,12 @@ def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> S
 
 def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
     """The arrays that store an analysis (the accompaniment is derived from the mixture on reading;
-    magnitudes and saliency as float16)."""
+    magnitudes and saliency as float16, the magnitudes of audio too loud for float16 as float32)."""
+    magnitude = analysis.vocal_magnitude.numpy()
+    compact = magnitude.astype(np.float16)
     return {
         "vocals": analysis.vocals,
-        "vocal_magnitude": analysis.vocal_magnitude.numpy().astype(np.float16),
+        "vocal_magnitude": compact if np.isfinite(compact).all() else magnitude.astype(np.float32),
         "salience": analysis.salience.astype(np.float16),
         "f0_times": analysis.f0.times,
         "f0_hz": analysis.f0.hz,
@@ -67,7 +76,18 @@ def analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray) 
 
     Raises:
         KeyError: an array is missing.
+        ValueError: the arrays do not fit the mixture or each other, or hold NaN or infinity.
     """
+    vocals, frames = arrays["vocals"], arrays["f0_times"].shape
+    fits = (
+        vocals.shape == samples.shape
+        and arrays["f0_hz"].shape == arrays["f0_confidence"].shape == frames
+        and arrays["salience"].shape[:1] == arrays["vocal_magnitude"].shape[1:2] == frames
+    )
+    if not fits:
+        raise ValueError("the stored analysis does not fit this mixture")
+    if not all(np.isfinite(arrays[name]).all() for name in ANALYSED_ARRAYS):
+        raise ValueError("the stored analysis holds NaN or infinity")
     return SongAnalysis(
         vocals=arrays["vocals"],
         accompaniment=samples - arrays["vocals"],

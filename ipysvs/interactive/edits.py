@@ -17,7 +17,7 @@ Kinds (``kind`` in JSON):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -178,38 +178,69 @@ def edit_from_json(record: object, *, duration_s: float) -> Edit:
 
 
 def validate_edit(edit: Edit, *, duration_s: float) -> Edit:
-    """Check an edit's span, Hz values and fields against a song of ``duration_s`` seconds.
+    """Check an edit's span, Hz values and fields against a song of ``duration_s`` seconds, by type and
+    shape as well as value, and return it in canonical form (Python floats, ints, bools and tuples),
+    so that what is stored and journaled is what was checked.
 
     Raises:
         ParameterError: with what is wrong and what is allowed.
     """
-    for name in ("t0", "t1"):
-        value = getattr(edit, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ParameterError(f"{edit.kind}: {name} must be a number of seconds, got {value!r}")
-    if not (np.isfinite(edit.t0) and np.isfinite(edit.t1)):
-        raise ParameterError(f"{edit.kind}: times must be finite, got t0={edit.t0}, t1={edit.t1}")
-    if edit.t1 <= edit.t0:
-        raise ParameterError(f"{edit.kind}: t1 ({edit.t1} s) must be after t0 ({edit.t0} s)")
-    if edit.t0 < 0 or edit.t1 > duration_s + 1e-6:
-        raise ParameterError(
-            f"{edit.kind}: [{edit.t0}, {edit.t1}) s lies outside the song (0..{duration_s:.3f} s)"
-        )
-    if isinstance(edit, (SetF0, Draw)):
-        _check_hz(
-            np.atleast_1d(np.asarray(edit.hz, dtype=np.float64)), edit.kind, allow_zero=isinstance(edit, Draw)
-        )
-    if isinstance(edit, Draw):
-        times = np.asarray(edit.times, dtype=np.float64)
-        if times.ndim != 1 or times.size < 2 or times.size != len(edit.hz):
+    t0, t1 = _seconds(edit.t0, edit.kind, "t0"), _seconds(edit.t1, edit.kind, "t1")
+    if t1 <= t0:
+        raise ParameterError(f"{edit.kind}: t1 ({t1} s) must be after t0 ({t0} s)")
+    if t0 < 0 or t1 > duration_s + 1e-6:
+        raise ParameterError(f"{edit.kind}: [{t0}, {t1}) s lies outside the song (0..{duration_s:.3f} s)")
+    changes: dict[str, object] = {"t0": t0, "t1": t1}
+    if isinstance(edit, SetF0):
+        values = _numbers(edit.hz, "set_f0", "hz")
+        _check_hz(values, "set_f0", allow_zero=False)
+        changes["hz"] = float(values[0]) if np.ndim(edit.hz) == 0 else tuple(values.tolist())
+    elif isinstance(edit, Draw):
+        times, hz = _numbers(edit.times, "draw", "times"), _numbers(edit.hz, "draw", "hz")
+        if np.ndim(edit.times) != 1 or np.ndim(edit.hz) != 1 or times.size < 2 or times.size != hz.size:
             raise ParameterError("draw: times and hz must be 1-D and of one length (at least two points)")
         if not np.isfinite(times).all() or (np.diff(times) <= 0).any():
             raise ParameterError("draw: stroke times must be finite and strictly increasing")
-    if isinstance(edit, ShiftOctave) and edit.octaves not in (-2, -1, 1, 2):
-        raise ParameterError(f"shift_octave: octaves must be +-1 or +-2, got {edit.octaves!r}")
-    if isinstance(edit, MarkActivity) and not isinstance(edit.vocal, (bool, np.bool_)):
-        raise ParameterError(f"activity: vocal must be True or False, got {edit.vocal!r}")
-    return edit
+        _check_hz(hz, "draw", allow_zero=True)
+        changes.update(times=tuple(times.tolist()), hz=tuple(hz.tolist()))
+    elif isinstance(edit, ShiftOctave):
+        octaves = edit.octaves
+        whole = isinstance(octaves, (int, np.integer)) and not isinstance(octaves, (bool, np.bool_))
+        if not whole or int(octaves) not in (-2, -1, 1, 2):
+            raise ParameterError(
+                f"shift_octave: octaves must be the whole number +-1 or +-2, got {octaves!r}"
+            )
+        changes["octaves"] = int(octaves)
+    elif isinstance(edit, MarkActivity):
+        if not isinstance(edit.vocal, (bool, np.bool_)):
+            raise ParameterError(f"activity: vocal must be True or False, got {edit.vocal!r}")
+        changes["vocal"] = bool(edit.vocal)
+    return replace(edit, **changes)
+
+
+def _seconds(value: object, kind: str, name: str) -> float:
+    """A finite number of seconds as a float (no bools, strings or arrays)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{kind}: {name} must be a number of seconds, got {value!r:.60}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise ParameterError(f"{kind}: {name} is too large a number of seconds") from None
+    if not np.isfinite(seconds):
+        raise ParameterError(f"{kind}: times must be finite, got {name}={value}")
+    return seconds
+
+
+def _numbers(value: object, kind: str, name: str) -> np.ndarray:
+    """A number or a 1-D sequence of numbers as a float64 array (at least 1-D); strings, bools, nested
+    sequences and arrays of more than one dimension are refused."""
+    array = np.asarray(value) if not isinstance(value, str) else np.asarray([value])
+    if array.ndim > 1:
+        raise ParameterError(f"{kind}: {name} must be a number or a 1-D sequence, got shape {array.shape}")
+    if array.dtype.kind not in "iuf":  # bools, strings, objects (None, huge ints), complex numbers
+        raise ParameterError(f"{kind}: {name} must hold numbers, got {value!r:.60}")
+    with np.errstate(over="ignore"):
+        return np.atleast_1d(array.astype(np.float64))
 
 
 def _check_hz(values: np.ndarray, kind: str, *, allow_zero: bool) -> None:

@@ -28,6 +28,7 @@ from ..analysis import SongAnalysis
 from ..cache import audio_key
 from ..errors import FileError, IpysvsError, ParameterError, WeightsError
 from ..f0 import Trajectory
+from ..files import write_text_atomically
 from ..models.joint import JointModel, default_joint_model
 from ..models.unet import SeparationUNet
 from ..pitch import snap_to_ridge
@@ -232,33 +233,28 @@ class Session:
     # ----------------------------------------------------------------- edits
     def set_f0(self, t0: float, t1: float, hz: float | np.ndarray) -> None:
         """Set the F0 of frames in ``[t0, t1)`` s to ``hz`` (a constant, or one value per frame there)."""
-        values = np.asarray(hz, dtype=np.float64)
-        if values.ndim > 1:
-            raise ParameterError(f"hz must be a number or a 1-D array, got shape {values.shape}")
-        if values.ndim == 1:
-            self._push(SetF0(float(t0), float(t1), tuple(float(v) for v in values)), check_frames=True)
-        else:
-            self._push(SetF0(float(t0), float(t1), float(values)))
+        self._push(SetF0(t0, t1, hz), check_frames=True)
 
     def draw(self, times: np.ndarray, hz: np.ndarray) -> None:
-        """A free-hand stroke: frames between its first and last point follow ``(times s, hz)``."""
-        times, hz = np.asarray(times, dtype=np.float64), np.asarray(hz, dtype=np.float64)
-        if times.ndim != 1 or times.size < 2:
-            raise ParameterError("a stroke needs at least two points (times and hz as 1-D arrays)")
-        self._push(Draw(float(times[0]), float(times[-1]), tuple(times.tolist()), tuple(hz.tolist())))
+        """A free-hand stroke: frames between its first and last point follow ``(times s, hz)``, two
+        1-D sequences of one length (at least two points)."""
+        if np.ndim(times) != 1 or len(times) < 2:
+            raise ParameterError("a stroke needs at least two points (times and hz as 1-D sequences)")
+        self._push(Draw(times[0], times[-1], times, hz))
 
     def unvoice(self, t0: float, t1: float) -> None:
         """Nobody sings in ``[t0, t1)`` s: delete the F0 there."""
-        self._push(Unvoice(float(t0), float(t1)))
+        self._push(Unvoice(t0, t1))
 
     def shift_octave(self, t0: float, t1: float, octaves: int) -> None:
         """Move the voiced F0 in ``[t0, t1)`` s up (+1) or down (-1) an octave."""
-        self._push(ShiftOctave(float(t0), float(t1), octaves))
+        self._push(ShiftOctave(t0, t1, octaves))
 
     def snap(self, t0: float, t1: float) -> None:
         """Move the F0 in ``[t0, t1)`` s onto the nearest saliency ridge (within +-1 semitone of the
         current pitch; the strongest peak for unvoiced frames), recorded as a stroke in Hz."""
-        validate_edit(Unvoice(float(t0), float(t1)), duration_s=self.duration_s)
+        span = validate_edit(Unvoice(t0, t1), duration_s=self.duration_s)
+        t0, t1 = span.t0, span.t1
         covered = np.flatnonzero((self.frame_times >= t0) & (self.frame_times < t1))
         if covered.size < 2:
             raise ParameterError(f"[{t0}, {t1}) s covers {covered.size} frame(s); snap needs at least two")
@@ -274,7 +270,7 @@ class Session:
 
     def mark_activity(self, t0: float, t1: float, *, vocal: bool = True) -> None:
         """Mark the voice active (``vocal=True``) or silent in ``[t0, t1)`` s (Cantisani's annotations)."""
-        self._push(MarkActivity(float(t0), float(t1), vocal))
+        self._push(MarkActivity(t0, t1, vocal))
 
     def undo(self) -> bool:
         """Undo the last edit; returns False when there is nothing to undo."""
@@ -298,7 +294,7 @@ class Session:
         self._push(edit, check_frames=isinstance(edit, SetF0))
 
     def _push(self, edit: Edit, *, check_frames: bool = False) -> None:
-        validate_edit(edit, duration_s=self.duration_s)
+        edit = validate_edit(edit, duration_s=self.duration_s)  # canonical: what is stored is checked
         if check_frames:
             apply_edits(self.frame_times, self._estimate.hz, [edit])  # raises if the count is wrong
         self._edits.append(edit)
@@ -454,14 +450,23 @@ class Session:
         return Audio(self.stem(which, before=before), rate=self.sr, normalize=False)
 
     def export(self, folder: str | Path, *, file_format: str = "wav") -> Path:
-        """Write the stems (wav or flac), ``f0.csv`` and ``edits.json`` into ``folder``."""
+        """Write the stems (``file_format`` ``"wav"``: 32-bit float, or ``"flac"``: 24-bit), ``f0.csv``
+        and ``edits.json`` into ``folder``, each file atomically.
+
+        Raises:
+            ParameterError: an unknown file format.
+            FileError: a file cannot be written (no file is left half-written).
+        """
         import json
 
+        formats = [suffix.lstrip(".") for suffix in audio_io.WRITABLE_FORMATS]
+        if not isinstance(file_format, str) or file_format not in formats:
+            raise ParameterError(f"file_format must be one of {formats}, got {file_format!r:.40}")
         folder = Path(folder)
         for which in STEMS:
             audio_io.write(folder / f"{which}.{file_format}", self.stem(which), self.sr)
         self.f0.to_csv(folder / "f0.csv")
-        (folder / "edits.json").write_text(json.dumps([e.to_json() for e in self._edits], indent=1))
+        write_text_atomically(folder / "edits.json", json.dumps([e.to_json() for e in self._edits], indent=1))
         return folder
 
     def save(self, path: str | Path) -> Path:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import torch
 from .. import audio as audio_io
 from ..analysis import SongAnalysis
 from ..errors import FileError, ParameterError
+from ..files import replace_folder_atomically
 from .analysis_cache import analysis_arrays, analysis_from_arrays
 from .edits import Edit, edit_from_json
 
@@ -73,11 +75,13 @@ class SavedSession:
 
 
 def write_session(folder: Path, saved: SavedSession) -> None:
-    """Write ``saved`` into ``folder`` (created if needed); a U-Net file another session left there is
-    removed when this one has no such changes.
+    """Write ``saved`` as the folder ``folder``, atomically: the whole session is written beside it
+    and then put in its place (:func:`~ipysvs.files.replace_folder_atomically`), so a failure leaves the
+    folder as it was and nothing of another session saved there before survives.
 
     Raises:
-        FileError: the folder cannot be written.
+        FileError: the folder cannot be written, or it exists and holds something other than a saved
+            session (it is never replaced then).
     """
     from safetensors.torch import save_file
 
@@ -95,18 +99,31 @@ def write_session(folder: Path, saved: SavedSession) -> None:
         arrays["pretrained_vocals"] = saved.pretrained_vocals
     if saved.before_vocals is not None:
         arrays["before_vocals"] = saved.before_vocals
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / "arrays.npz", **arrays)
-        save_file(saved.model_state, str(folder / "model.safetensors"))
+    if _holds_other_things(folder):
+        raise FileError(f"{folder}: exists and is not a saved session; save into a new or empty folder")
+
+    def fill(staging: Path) -> None:
+        np.savez(staging / "arrays.npz", **arrays)
+        save_file(saved.model_state, str(staging / "model.safetensors"))
         for file, changed in ((PLAIN_NETS_FILE, saved.plain_changes), (JOINT_NETS_FILE, saved.joint_changes)):
             if changed:
-                save_file(changed, str(folder / file))
-            else:
-                (folder / file).unlink(missing_ok=True)  # never keep another session's file
-        (folder / "session.json").write_text(json.dumps(state, indent=1))
+                save_file(changed, str(staging / file))
+        (staging / "session.json").write_text(json.dumps(state, indent=1))
+
+    try:
+        replace_folder_atomically(folder, fill)
+    except FileError as error:
+        raise FileError(f"cannot save the session: {error}") from None
+
+
+def _holds_other_things(folder: Path) -> bool:
+    """Whether ``folder`` is a file, or a folder with something in it that is not a saved session."""
+    try:
+        if folder.is_dir():
+            return not (folder / "session.json").is_file() and any(folder.iterdir())
+        return folder.exists()
     except OSError as error:
-        raise FileError(f"{folder}: cannot save the session ({error})") from None
+        raise FileError(f"{folder}: cannot be read ({error})") from None
 
 
 def read_session(folder: Path) -> SavedSession:
@@ -115,13 +132,16 @@ def read_session(folder: Path) -> SavedSession:
     Raises:
         FileError: the folder is missing, not a saved session, of another format, or damaged.
     """
+    from safetensors import SafetensorError
+
+    unreadable = (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile)
     try:
         return _read(folder)
     except FileError:
         raise
     except ParameterError as error:  # an edit that does not fit the song
         raise FileError(f"{folder}: damaged saved session ({error})") from None
-    except (OSError, KeyError, ValueError, TypeError) as error:
+    except (*unreadable, SafetensorError) as error:
         raise FileError(f"{folder}: not a readable saved session ({error})") from None
 
 
@@ -129,15 +149,25 @@ def _read(folder: Path) -> SavedSession:
     from safetensors.torch import load_file
 
     state = json.loads((folder / "session.json").read_text())
-    if state.get("format") != SESSION_FORMAT:
-        raise FileError(f"{folder}: unsupported session format {state.get('format')!r}")
-    with np.load(folder / "arrays.npz") as stored:
+    if not isinstance(state, dict) or state.get("format") != SESSION_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise FileError(f"{folder}: unsupported session format {found!r:.60}")
+    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
-    samples, sr = arrays["samples"], int(state["sr"])
+    samples, sr = arrays["samples"], audio_io.validate_sample_rate(state["sr"])
+    if samples.dtype != np.float32 or samples.ndim != 2 or not 1 <= samples.shape[0] <= 64:
+        raise ValueError(
+            f"the mixture must be (channels, samples) float32, got {samples.dtype} {samples.shape}"
+        )
+    if not np.isfinite(samples).all():
+        raise ValueError("the mixture holds NaN or infinity")
     stored_layout = state["layout"]
-    layout = audio_io.Layout(
-        int(stored_layout["ndim"]), bool(stored_layout["channels_first"]), np.dtype(stored_layout["dtype"])
-    )
+    if not isinstance(stored_layout.get("ndim"), int) or stored_layout["ndim"] not in (1, 2):
+        raise ValueError(f"layout ndim must be 1 or 2, got {stored_layout.get('ndim')!r:.40}")
+    dtype = np.dtype(stored_layout["dtype"])
+    if dtype.kind != "f":
+        raise ValueError(f"layout dtype must be a float type, got {dtype}")
+    layout = audio_io.Layout(stored_layout["ndim"], bool(stored_layout["channels_first"]), dtype)
     duration_s = samples.shape[1] / sr
 
     def changes(file: str) -> dict[str, torch.Tensor]:

@@ -138,10 +138,17 @@ class F0Editor(anywidget.AnyWidget):
         except (MessageError, IpysvsError) as error:
             self._refuse(request_id, error)
             return
+        except KeyboardInterrupt:  # the user interrupted the kernel (e.g. during Update DNN)
+            self._refuse(request_id, "interrupted")
+            raise
+        except Exception as error:  # a bug: still answer, so the front end never waits forever
+            logger.exception("ipysvs editor: request failed")
+            self._refuse(request_id, f"unexpected error (please report it): {type(error).__name__}: {error}")
+            return
         self.error = ""
         self.send({"kind": "ack", "id": request.id, "ok": True})
 
-    def _refuse(self, request_id: object, error: Exception) -> None:
+    def _refuse(self, request_id: object, error: Exception | str) -> None:
         logger.error("ipysvs editor: request refused: %s", error)
         self.error = f"refused: {error}"
         self.send(

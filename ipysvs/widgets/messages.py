@@ -111,7 +111,8 @@ def _whole_number(value: object, name: str, low: int, high: int) -> int:
 
 def _field(value: object, name: str, kind: type, action: str, duration_s: float) -> object:
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(_as_float(value)):
             raise MessageError(f"{action}: {name} must be a finite number of seconds, got {value!r:.40}")
         if not 0.0 <= value <= duration_s + 1e-6:
             raise MessageError(f"{action}: {name}={value} s lies outside the song (0..{duration_s:.3f} s)")
@@ -125,6 +126,14 @@ def _field(value: object, name: str, kind: type, action: str, duration_s: float)
     if not isinstance(value, str) or value not in TRACKS:
         raise MessageError(f"{action}: {name} must be one of {TRACKS}, got {value!r:.40}")
     return value
+
+
+def _as_float(value: int | float) -> float:
+    """``float(value)``, infinity for integers too large for a float (JSON can carry any integer)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _stroke(
