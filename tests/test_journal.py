@@ -142,10 +142,25 @@ def test_a_cut_short_last_line_is_ignored_and_each_write_stays_small(song, cache
         file.write('{"op": "ed')  # the kernel died mid-write
     entry = journal_module.read(path)
     assert len(entry.edits) == 39 and len(entry.redo) == 1 and entry.unsaved
+    assert entry.damaged_at is None  # a torn last line is no damage
     with path.open("a") as file:
-        file.write('\n{"op": "undo"}\n')  # damage in the middle is not silently skipped
-    with pytest.raises(ValueError):
-        journal_module.read(path)
+        file.write('\n{"op": "undo"}\n')  # now the torn line sits in the middle
+    damaged = journal_module.read(path)
+    torn = len(path.read_text().splitlines()) - 1
+    assert damaged.damaged_at == torn  # said, not silently skipped
+    assert damaged.edits == entry.edits and damaged.redo == entry.redo  # everything before it is kept
+
+
+def test_restoring_a_journal_damaged_in_the_middle_keeps_what_came_before(song, cache) -> None:
+    session = open_quietly(song)
+    session.set_f0(1.0, 2.0, 220.0)
+    session.set_f0(3.0, 4.0, 230.0)
+    path = session._journal.path
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:-1], "{garbage", lines[-1]]) + "\n")
+    with pytest.warns(UserWarning, match=r"damaged at line \d+: the 1 edit\(s\) journaled before it"):
+        restored = ipysvs.open(song.mixture, song.sr, restore=True, journal=False)
+    assert restored.edits == session.edits[:1]
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,8 @@ class JournalEntry:
         written: local time of its last line, ``YYYY-MM-DD HH:MM:SS``.
         edits, redo: the edits and the redo stack as JSON records (:meth:`Edit.to_json`).
         saved_to: the folder of the last save when nothing changed after it, else None.
+        damaged_at: the first line that could not be replayed (what came before it is kept; the
+            lines after it are not replayed, since they may build on the lost one), else None.
     """
 
     path: Path
@@ -53,6 +55,7 @@ class JournalEntry:
     edits: list = field(default_factory=list)
     redo: list = field(default_factory=list)
     saved_to: str | None = None
+    damaged_at: int | None = None
 
     @property
     def unsaved(self) -> bool:
@@ -158,10 +161,11 @@ class Journal:
 
 
 def read(path: Path) -> JournalEntry:
-    """Replay a journal file. A torn last line (a write cut short) is ignored.
+    """Replay a journal file. A torn last line (a write cut short) is ignored; at a damaged line in
+    the middle the replay stops, keeping every line before it (:attr:`JournalEntry.damaged_at`).
 
     Raises:
-        OSError: unreadable. ValueError: not a journal, or inconsistent.
+        OSError: unreadable. ValueError: not a journal (its header line is not one).
     """
     lines = path.read_text(encoding="utf-8").splitlines()
     header = json.loads(lines[0]) if lines else None
@@ -172,10 +176,14 @@ def read(path: Path) -> JournalEntry:
         try:
             record = json.loads(line)
         except ValueError:
-            if number == len(lines):
-                break  # the last write was cut short
-            raise
-        entry.apply(record)
+            if number < len(lines):  # not merely the last write cut short
+                entry.damaged_at = number
+            break
+        try:
+            entry.apply(record)
+        except (ValueError, TypeError, KeyError):
+            entry.damaged_at = number
+            break
         entry.written = str(record.get("at", ""))
     return entry
 

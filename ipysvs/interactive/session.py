@@ -618,6 +618,12 @@ def _journaled(
         warnings.warn("ipysvs: no journal of this song to restore; it opens without edits", stacklevel=3)
     elif restore and entry is not None:
         _replay(session, entry)
+        if entry.damaged_at is not None:
+            warnings.warn(
+                f"ipysvs: {entry.path} is damaged at line {entry.damaged_at}: the {len(entry.edits)} edit(s) "
+                "journaled before it are restored, later ones could not be",
+                stacklevel=3,
+            )
     elif journal and entry is not None and entry.unsaved:
         warnings.warn(
             UnsavedEditsWarning(
