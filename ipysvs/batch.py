@@ -89,11 +89,12 @@ def separate_files(
 
 
 def _unique_job_names(inputs: Sequence[Path]) -> list[tuple[str, Path]]:
-    """Pair each input with its output folder name: the file stem, suffixed when two stems collide."""
+    """Pair each input with its output folder name: the file stem, suffixed when two stems collide; a
+    stem of dots only (``...wav``, ``..wav``) becomes ``audio``, so no folder lies outside ``out``."""
     seen: dict[str, int] = {}
     jobs = []
     for path in inputs:
-        stem = path.stem or path.name
+        stem = path.stem if path.stem.strip(".") else "audio"
         count = seen.get(stem, 0)
         seen[stem] = count + 1
         jobs.append((stem if count == 0 else f"{stem}-{count + 1}", path))

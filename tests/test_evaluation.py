@@ -418,7 +418,9 @@ def test_evaluate_command_selects_singers_and_limits(
     [
         (["{missing}"], "index.csv: no such file"),
         (["{tiny}", "--singers", "carl"], "unknown singer"),
-        (["{tiny}", "--limit", "0"], "--limit must be at least 1"),
+        (["{tiny}", "--limit", "0"], "argument --limit: must be at least 1, got 0"),
+        (["{tiny}", "--limit", "-3"], "argument --limit: must be at least 1, got -3"),
+        (["{tiny}", "--limit", "two"], "argument --limit: must be a whole number"),
     ],
 )
 def test_evaluate_command_reports_bad_input_on_one_line(

@@ -295,3 +295,44 @@ def test_a_damaged_saved_session_is_refused_as_a_file_error(session, tmp_path, d
     with pytest.raises(ipysvs.FileError, match=r"saved session|session format"):
         ipysvs.load(folder, journal=False)
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == files  # nothing was touched
+
+
+# ---------------------------------------------------------------------- the command line
+@pytest.mark.parametrize("name", ["...wav", "..wav"])
+def test_separate_never_writes_outside_out(tmp_path, name) -> None:
+    import soundfile
+
+    from ipysvs.cli import main
+
+    from .conftest import harmonic_tone
+
+    source = tmp_path / "in" / name
+    source.parent.mkdir()
+    soundfile.write(str(source), harmonic_tone(1.0, 22050).T, 22050, format="WAV")
+    out = tmp_path / "deep" / "out"
+    assert main(["separate", str(source), "--out", str(out), "--quiet", "--stems-only"]) == 0
+    written = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.wav"))
+    assert written == [f"deep/out/audio/{stem}.wav" for stem in ("accompaniment", "vocals")] + [f"in/{name}"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["simulate", "--data", "x", "--limit", "-1"], "argument --limit: must be at least 1, got -1"),
+        (["simulate", "--data", "x", "--per-singer", "0"], "argument --per-singer: must be at least 1"),
+        (["simulate", "--data", "x", "--steps", "1.5"], "argument --steps: must be a whole number"),
+        (["train", "x", "--refiner-steps", "-5"], "argument --refiner-steps: must be at least 0"),
+        (["train", "x", "--refiner-lr", "nan"], "argument --refiner-lr: must be a finite number > 0"),
+        (["train", "x", "--refiner-lr=-1e-3"], "argument --refiner-lr: must be a finite number > 0"),
+        (["train", "x", "--seed", "-1"], "argument --seed: must be at least 0"),
+        (["separate", "a.wav", "--format", "mp3"], "argument --format: invalid choice"),
+        (["explode"], "argument COMMAND: invalid choice"),
+    ],
+)
+def test_bad_counts_and_choices_are_one_line_usage_errors(argv, message, capsys) -> None:
+    from ipysvs.cli import EXIT_USAGE, main
+
+    assert main(argv) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("ipysvs: error: ") and message in captured.err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import IpysvsError
 from . import evaluate, separate, simulate, train
@@ -20,9 +21,18 @@ __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "build_parser", "main"]
 COMMANDS = (separate, evaluate, train, simulate)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``ipysvs: error: ...`` line and exit status 2,
+    like every other error of the command (``--help`` still prints the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        report_error(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipysvs`` command and its sub-commands."""
-    parser = argparse.ArgumentParser(prog="ipysvs", description="Interactive deep singing-voice separation.")
+    parser = OneLineParser(prog="ipysvs", description="Interactive deep singing-voice separation.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands).set_defaults(run=command.run)
@@ -31,7 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ipysvs`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error already reported
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         return args.run(args)
     except IpysvsError as error:

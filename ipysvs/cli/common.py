@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "report_error"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_USAGE",
+    "count",
+    "positive_number",
+    "report_error",
+]
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1  # some inputs failed; the others were processed
@@ -15,3 +25,31 @@ EXIT_INTERRUPTED = 130
 def report_error(message: str) -> None:
     """Print ``ipysvs: error: <message>`` on stderr."""
     print(f"ipysvs: error: {message}", file=sys.stderr)
+
+
+def count(minimum: int) -> type:
+    """An argparse ``type``: a whole number of at least ``minimum`` (argparse prints the error and
+    exits with status 2 otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"count >= {minimum}"
+    return parse  # type: ignore[return-value]
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type``: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value

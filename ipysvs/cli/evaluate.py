@@ -28,7 +28,7 @@ from ..research.evaluation import (
     summarise,
     write_csv,
 )
-from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
+from .common import EXIT_OK, EXIT_SOME_FAILED, count, report_error
 
 __all__ = ["add_parser", "analysed_system", "run"]
 
@@ -45,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("data", type=Path, help="folder with index.csv and clips/")
     parser.add_argument("--out", type=Path, default=Path("evaluation.csv"), help="per-clip CSV")
     parser.add_argument("--singers", nargs="*", help="only these singers (default: all)")
-    parser.add_argument("--limit", type=int, help="at most this many clips")
+    parser.add_argument("--limit", type=count(1), help="at most this many clips")
     parser.add_argument("--oracle", action="store_true", help="also score the ideal ratio mask")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -65,9 +65,6 @@ def run(args: argparse.Namespace) -> int:
         IpysvsError: the data folder is missing or malformed (the CLI prints it as one line).
     """
     require_extra()
-    if args.limit is not None and args.limit < 1:
-        report_error(f"--limit must be at least 1, got {args.limit}")
-        return EXIT_USAGE
     clips = read_clips(args.data, singers=args.singers or None)[: args.limit]
     systems: dict[str, System] = {"ipysvs": analysed_system}
     if args.oracle:

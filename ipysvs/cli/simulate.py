@@ -29,7 +29,7 @@ from ..research.experiments import (
     read_rows,
     simulate_track,
 )
-from .common import EXIT_OK, EXIT_SOME_FAILED, report_error
+from .common import EXIT_OK, EXIT_SOME_FAILED, count, report_error
 
 __all__ = ["add_parser", "run"]
 
@@ -48,9 +48,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=f"comma-separated, from {', '.join(SIMULATION_VARIANTS)}",
     )
     simulate.add_argument("--singers", nargs="*", help="only these singers (default: all)")
-    simulate.add_argument("--limit", type=int, help="at most this many tracks")
-    simulate.add_argument("--per-singer", type=int, help="at most this many tracks of each singer")
-    simulate.add_argument("--steps", type=int, help="adaptation steps (default: adapt()'s)")
+    simulate.add_argument("--limit", type=count(1), help="at most this many tracks")
+    simulate.add_argument("--per-singer", type=count(1), help="at most this many tracks of each singer")
+    simulate.add_argument("--steps", type=count(1), help="adaptation steps (default: adapt()'s)")
     simulate.add_argument("--layers", default=None, help="separator layer plan (default: adapt()'s)")
     simulate.add_argument("--out", type=Path, default=Path("simulation.csv"), help="results CSV")
     simulate.add_argument("--plot", type=Path, help="PNG path (default: the CSV's path with .png)")

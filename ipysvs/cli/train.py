@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..research import require_extra
 from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
-from .common import EXIT_OK
+from .common import EXIT_OK, count, positive_number
 
 __all__ = ["add_parser", "run"]
 
@@ -60,9 +60,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--run-dir", type=Path, default=Path("runs/pitch"), help="run folder (resumed if it exists)"
     )
     defaults = TrainingConfig(data="")
-    parser.add_argument("--salience-steps", type=int, default=defaults.salience_steps)
-    parser.add_argument("--refiner-steps", type=int, default=defaults.refiner_steps)
-    parser.add_argument("--refiner-lr", type=float, default=defaults.refiner_lr)
+    parser.add_argument("--salience-steps", type=count(0), default=defaults.salience_steps)
+    parser.add_argument("--refiner-steps", type=count(0), default=defaults.refiner_steps)
+    parser.add_argument("--refiner-lr", type=positive_number, default=defaults.refiner_lr)
     parser.add_argument(
         "--refiner-objective",
         choices=REFINER_OBJECTIVES,
@@ -78,7 +78,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--augment", nargs="*", default=[], choices=sorted(AUGMENTATIONS), help="Prétet's augmentations"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=count(0), default=0)
     parser.add_argument("--export", type=Path, help="write the shipped weights (safetensors) here at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
