@@ -20,7 +20,8 @@ Signal path (flat: one module per concern)
     :mod:`~ipysvs.cache`         the on-disk cache folder
 
 Interactive layer (:mod:`ipysvs.interactive`)
-    :class:`Session` (:func:`open`, :func:`load`), its edits, crash-recovery journal, adaptation
+    :class:`Session` (:func:`open`, :func:`load`), its edits, crash-recovery journal
+    (:func:`unsaved_sessions`, :func:`discard_unsaved`), adaptation
     (:class:`AdaptOptions`, :class:`AdaptReport`), re-separation, saved-session store, analysis cache.
 
 Research layer (:mod:`ipysvs.research`, extra ``research``)
@@ -35,6 +36,8 @@ from . import widgets  # noqa: F401  (registers the notebook display of a Sessio
 from .errors import AudioFileError, FileError, IpysvsError, ParameterError, WeightsError
 from .f0 import Trajectory
 from .interactive.adaptation import AdaptOptions, AdaptReport
+from .interactive.journal import discard as discard_unsaved
+from .interactive.journal import unsaved_journals as unsaved_sessions
 from .interactive.session import Session, load, open
 from .separation import Separator, separate
 
@@ -51,7 +54,9 @@ __all__ = [
     "Session",
     "Trajectory",
     "WeightsError",
+    "discard_unsaved",
     "load",
     "open",
     "separate",
+    "unsaved_sessions",
 ]

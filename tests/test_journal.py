@@ -11,7 +11,7 @@ import pytest
 
 import ipysvs
 from ipysvs.cache import audio_key
-from ipysvs.errors import FileError
+from ipysvs.errors import FileError, ParameterError
 from ipysvs.interactive import journal as journal_module
 from ipysvs.interactive.journal import UnsavedEditsWarning, journal_folder
 
@@ -116,18 +116,50 @@ def test_an_unwritable_journal_warns_once_and_edits_go_on(song, cache) -> None:
     assert len(session.edits) == 2
 
 
-def test_only_the_newest_journals_are_kept(song, cache) -> None:
+def test_only_the_newest_journals_are_kept_and_never_an_unsaved_one(song, cache, tmp_path) -> None:
     folder = None
     for index in range(5):
         session = ipysvs.open(song.mixture, song.sr, journal=False)
         session._journal = journal_module.Journal(journal_folder(audio_key(session._samples, song.sr)), "x")
         session.set_f0(1.0, 2.0, 200.0 + index)
+        if index == 1:
+            session._journal.saved(tmp_path / "saved")  # as Session.save records it
         os.utime(session._journal.path, ns=(index * 10**9, index * 10**9))
         folder = session._journal.path.parent
     journal_module.prune(folder, keep=3)
     kept = sorted(journal_module.read(p).edits[0]["hz"] for p in folder.glob("*.jsonl"))
-    assert kept == [202.0, 203.0, 204.0]
+    assert kept == [200.0, 202.0, 203.0, 204.0]  # the oldest is unsaved: it stays until discarded
     assert journal_module.newest(folder).edits[0]["hz"] == 204.0
+
+
+def test_a_crashed_session_stays_recoverable_after_later_sessions(song, cache, tmp_path) -> None:
+    crashed = open_quietly(song)
+    crashed.set_f0(1.0, 2.0, 210.0)  # ... and the kernel dies
+    with pytest.warns(UnsavedEditsWarning, match="unsaved_sessions"):
+        later = ipysvs.open(song.mixture, song.sr)  # opened without restore
+    later.set_f0(3.0, 4.0, 300.0)
+    later.save(tmp_path / "later")
+    listed = ipysvs.unsaved_sessions()
+    assert [entry.path for entry in listed] == [crashed._journal.path]
+    assert listed[0].edits == [crashed.edits[0].to_json()]
+    restored = ipysvs.open(song.mixture, song.sr, restore=True, journal=False)
+    assert restored.edits == crashed.edits  # not hidden by the newer, saved session
+    again = ipysvs.open(song.mixture, song.sr, restore=listed[0], journal=False)
+    assert again.edits == crashed.edits
+    ipysvs.discard_unsaved(listed[0])
+    assert ipysvs.unsaved_sessions() == [] and not crashed._journal.path.exists()
+
+
+def test_restore_refuses_a_journal_of_another_song_or_of_no_kind(song, cache, tmp_path) -> None:
+    other = open_quietly(song, journal=True)
+    other.set_f0(1.0, 2.0, 210.0)
+    clip = song.mixture[:, : song.sr * 3]
+    with pytest.raises(ParameterError, match="belongs to another song"):
+        ipysvs.open(clip, song.sr, restore=other._journal.path, journal=False)
+    with pytest.raises(ParameterError, match="restore must be True, False, or a journal"):
+        ipysvs.open(clip, song.sr, restore=3, journal=False)
+    with pytest.raises(ParameterError, match="not a journal"):
+        ipysvs.discard_unsaved(tmp_path / "precious.txt")
 
 
 def test_a_cut_short_last_line_is_ignored_and_each_write_stays_small(song, cache) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cache import cache_dir
+from ..errors import ParameterError
 from .edits import Edit
 
 JOURNAL_FORMAT = "ipysvs-journal-2"
@@ -42,7 +43,7 @@ class JournalEntry:
     """A journal replayed.
 
     Attributes:
-        path: the file.
+        path: the file; ``name`` the song's name in the session that wrote it.
         written: local time of its last line, ``YYYY-MM-DD HH:MM:SS``.
         edits, redo: the edits and the redo stack as JSON records (:meth:`Edit.to_json`).
         saved_to: the folder of the last save when nothing changed after it, else None.
@@ -51,6 +52,7 @@ class JournalEntry:
     """
 
     path: Path
+    name: str = ""
     written: str = ""
     edits: list = field(default_factory=list)
     redo: list = field(default_factory=list)
@@ -171,7 +173,7 @@ def read(path: Path) -> JournalEntry:
     header = json.loads(lines[0]) if lines else None
     if not isinstance(header, dict) or header.get("format") != JOURNAL_FORMAT:
         raise ValueError(f"{path}: not an ipysvs journal")
-    entry = JournalEntry(path)
+    entry = JournalEntry(path, name=str(header.get("name", "")))
     for number, line in enumerate(lines[1:], start=2):
         try:
             record = json.loads(line)
@@ -198,16 +200,63 @@ def newest(folder: Path) -> JournalEntry | None:
     return None
 
 
+def to_restore(folder: Path) -> JournalEntry | None:
+    """What ``restore=True`` brings back: the newest journal in ``folder`` holding unsaved edits (a
+    later session that saved, or changed nothing, does not hide a crashed one), else the newest."""
+    entries = []
+    for path in _by_age(folder):
+        try:
+            entries.append(read(path))
+        except (OSError, ValueError):
+            continue
+    return next((entry for entry in entries if entry.unsaved), entries[0] if entries else None)
+
+
 def prune(folder: Path, keep: int = KEEP) -> None:
-    """Delete all but the ``keep`` most recently written journals in ``folder``."""
+    """Delete the journals of ``folder`` beyond the ``keep`` most recently written -- but never one
+    that holds unsaved edits, or that cannot be read (it may still hold some): those stay until the
+    user restores or discards them (:func:`discard`)."""
     for path in _by_age(folder)[keep:]:
+        try:
+            if read(path).unsaved:
+                continue
+        except (OSError, ValueError):
+            continue
         path.unlink(missing_ok=True)
 
 
-def _by_age(folder: Path) -> list[Path]:
-    """The journal files of ``folder``, newest first."""
+def unsaved_journals() -> list[JournalEntry]:
+    """Every journal in the cache holding edits that were never saved, of any song, newest first
+    (``ipysvs.unsaved_sessions()``). Restore one with ``ipysvs.open(its song, restore=entry)``, or
+    drop it with :func:`discard`."""
+    entries = []
+    for path in _by_age(*_song_folders(cache_dir() / "journal")):
+        try:
+            entry = read(path)
+        except (OSError, ValueError):
+            continue
+        if entry.unsaved:
+            entries.append(entry)
+    return entries
+
+
+def discard(entry: JournalEntry | str | Path) -> None:
+    """Delete a journal (``ipysvs.discard_unsaved``): its unsaved edits are gone for good.
+
+    Raises:
+        ParameterError: ``entry`` is not a journal in the cache's journal folder.
+    """
+    path = Path(entry.path if isinstance(entry, JournalEntry) else entry)
+    root = (cache_dir() / "journal").resolve()
+    if path.suffix != ".jsonl" or root not in path.resolve().parents:
+        raise ParameterError(f"{path}: not a journal of {root}; see ipysvs.unsaved_sessions()")
+    path.unlink(missing_ok=True)
+
+
+def _by_age(*folders: Path) -> list[Path]:
+    """The journal files of ``folders``, newest first."""
     files = []
-    for path in folder.glob("*.jsonl"):
+    for path in (path for folder in folders for path in folder.glob("*.jsonl")):
         try:
             files.append((path.stat().st_mtime_ns, path))
         except OSError:
@@ -215,12 +264,24 @@ def _by_age(folder: Path) -> list[Path]:
     return [path for _, path in sorted(files, reverse=True)]
 
 
+def _song_folders(root: Path) -> list[Path]:
+    """The per-song journal folders under ``root`` (none if it cannot be read)."""
+    try:
+        return [folder for folder in root.iterdir() if folder.is_dir()]
+    except OSError:
+        return []
+
+
 __all__ = [
     "KEEP",
     "Journal",
     "JournalEntry",
     "UnsavedEditsWarning",
+    "discard",
     "journal_folder",
     "newest",
+    "prune",
     "read",
+    "to_restore",
+    "unsaved_journals",
 ]

@@ -58,7 +58,8 @@ from .edits import (
     apply_edits,
     validate_edit,
 )
-from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, newest
+from .journal import Journal, JournalEntry, UnsavedEditsWarning, journal_folder, to_restore
+from .journal import read as read_journal
 from .reseparation import changed_tensors, nets_with_changes, reseparate, training_song
 from .store import (
     JOINT_NETS_FILE,
@@ -571,7 +572,7 @@ def open(
     sr: int | None = None,
     *,
     name: str | None = None,
-    restore: bool = False,
+    restore: bool | str | Path | JournalEntry = False,
     journal: bool = True,
 ) -> Session:
     """Open a song (a file path, or an array with its sample rate) as a :class:`Session`.
@@ -580,15 +581,19 @@ def open(
     opening the same song again is instant.
 
     Args:
-        restore: replay the edits of this song's newest journal (an earlier session that was never
-            saved, e.g. before a kernel restart; :mod:`ipysvs.interactive.journal`).
+        restore: ``True`` replays the edits of this song's newest journal holding unsaved edits (an
+            earlier session that was never saved, e.g. before a kernel restart;
+            :mod:`ipysvs.interactive.journal`); a journal entry (from ``ipysvs.unsaved_sessions()``)
+            or its path replays that one.
         journal: journal the edits of this session (scripts that open many throwaway sessions turn
             it off). Without ``restore``, a song whose newest journal holds unsaved edits warns
             with :class:`~ipysvs.interactive.journal.UnsavedEditsWarning`.
 
     Raises:
         AudioFileError: the file is missing or unreadable.
-        ParameterError: the array or sample rate is invalid, or the journal to restore is damaged.
+        ParameterError: the array or sample rate is invalid, or the journal to restore belongs to
+            another song.
+        FileError: the journal to restore cannot be read or does not fit the song.
     """
     if isinstance(source, (str, Path)):
         if sr is not None:
@@ -607,13 +612,21 @@ def open(
 
 
 def _journaled(
-    session: Session, key: str, *, restore: bool, journal: bool, saved_to: Path | None = None
+    session: Session,
+    key: str,
+    *,
+    restore: bool | str | Path | JournalEntry,
+    journal: bool,
+    saved_to: Path | None = None,
 ) -> Session:
     """Restore the newest journal's edits into ``session`` (``restore``) or warn that it holds unsaved
     ones, then attach a new journal (``journal``) starting from the session's history (see :func:`open`;
     ``saved_to``: the folder a loaded session came from)."""
     folder = journal_folder(key)
-    entry = newest(folder) if (restore or journal) else None
+    if isinstance(restore, bool | np.bool_):
+        entry = to_restore(folder) if (restore or journal) else None
+    else:
+        entry = _chosen_journal(restore, folder)
     if restore and entry is None:
         warnings.warn("ipysvs: no journal of this song to restore; it opens without edits", stacklevel=3)
     elif restore and entry is not None:
@@ -628,7 +641,8 @@ def _journaled(
         warnings.warn(
             UnsavedEditsWarning(
                 f"ipysvs: {len(entry.edits)} edit(s) of this song from {entry.written} were never saved; "
-                "open it with restore=True to bring them back (or s.save(folder) to keep the new ones)"
+                "open it with restore=True to bring them back (ipysvs.unsaved_sessions() lists every "
+                "unsaved session; s.save(folder) keeps the new ones)"
             ),
             stacklevel=3,
         )
@@ -636,6 +650,26 @@ def _journaled(
         saved = saved_to.resolve() if saved_to is not None else None
         session._journal = Journal(folder, session.name, session._edits, session._redo, saved)
     return session
+
+
+def _chosen_journal(choice: object, folder: Path) -> JournalEntry:
+    """The journal ``restore=`` names (an entry or a path), checked to belong to this song.
+
+    Raises:
+        ParameterError: not an entry or path, or a journal of another song.
+        FileError: the journal cannot be read.
+    """
+    if not isinstance(choice, JournalEntry | str | Path):
+        raise ParameterError(
+            f"restore must be True, False, or a journal from ipysvs.unsaved_sessions(), got {choice!r:.60}"
+        )
+    path = Path(choice.path if isinstance(choice, JournalEntry) else choice)
+    if path.resolve().parent != folder.resolve():
+        raise ParameterError(f"{path}: that journal belongs to another song (or is not a journal)")
+    try:
+        return read_journal(path)
+    except (OSError, ValueError) as error:
+        raise FileError(f"{path}: cannot read this journal ({error})") from None
 
 
 def _replay(session: Session, entry: JournalEntry) -> None:
