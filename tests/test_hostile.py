@@ -336,3 +336,23 @@ def test_bad_counts_and_choices_are_one_line_usage_errors(argv, message, capsys)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert captured.err.startswith("ipysvs: error: ") and message in captured.err
+
+
+def test_evaluate_reports_a_corrupt_clip_and_scores_the_others(tmp_path, capsys) -> None:
+    import csv
+
+    from ipysvs.cli import EXIT_SOME_FAILED, main
+
+    from .test_evaluation import TINY_CLIPS, write_tiny_dataset
+
+    data = write_tiny_dataset(tmp_path / "tiny")
+    broken, _, _, _, _, ext, _ = TINY_CLIPS[0]
+    (data / "clips" / f"{broken}.voice.{ext}").write_bytes(b"RIFF, then nothing an audio file holds")
+    out = tmp_path / "scores.csv"
+    assert main(["evaluate", str(data), "--out", str(out), "--quiet"]) == EXIT_SOME_FAILED
+    with out.open() as stream:
+        rows = list(csv.DictReader(stream))
+    unread = {row["name"] for row in rows if row["skipped"].startswith("cannot read")}
+    scored = {row["name"] for row in rows if not row["skipped"]}
+    assert unread == {broken} and scored == {clip[0] for clip in TINY_CLIPS[1:]}
+    assert "could not be scored" in capsys.readouterr().err

@@ -28,7 +28,7 @@ import csv
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from .. import audio as audio_io
-from ..errors import FileError, ParameterError
+from ..errors import FileError, IpysvsError, ParameterError
 from ..f0 import Trajectory, frame_f0
 from ..separation import RATIO_EPS
 from ..spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
@@ -413,8 +413,8 @@ def evaluate_clips(
     """Score the mixture baseline and every system on every clip (or song).
 
     Each track is loaded once; the mixture is scored first (system ``"mixture"``) and is the NSDR
-    baseline of the others. A track whose voice or accompaniment is silent, or a system whose
-    estimate is silent, is recorded as skipped with the reason.
+    baseline of the others. A track that cannot be read, whose voice or accompaniment is silent, or
+    a system whose estimate is silent, is recorded as skipped with the reason; the others go on.
 
     Args:
         items: clips or songs (anything with ``load() -> Track``); wrap them in
@@ -429,7 +429,20 @@ def evaluate_clips(
         raise ParameterError(f"the system name {MIXTURE!r} is reserved for the unprocessed baseline")
     results = []
     for item in items:
-        track = item.load()
+        try:
+            track = item.load()
+        except IpysvsError as error:  # a corrupt or missing file: reported in the CSV, the others go on
+            unread = ClipResult(
+                str(getattr(item, "name", "?")),
+                str(getattr(item, "singer", "")),
+                str(getattr(item, "song", "")),
+                MIXTURE,
+                float(getattr(item, "duration_s", math.nan)),
+                {},
+                f"cannot read: {error}",
+            )
+            results += [replace(unread, system=name) for name in [MIXTURE, *systems]]
+            continue
         try:
             mixture = score_mixture(track.voice, track.accompaniment, track.sr, framewise=framewise)
         except SilentSourceError as error:
