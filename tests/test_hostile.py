@@ -356,3 +356,51 @@ def test_evaluate_reports_a_corrupt_clip_and_scores_the_others(tmp_path, capsys)
     scored = {row["name"] for row in rows if not row["skipped"]}
     assert unread == {broken} and scored == {clip[0] for clip in TINY_CLIPS[1:]}
     assert "could not be scored" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["under-a-file", "a-folder", "garbage-csv"],
+)
+def test_simulate_reports_an_unusable_out_in_one_line(tmp_path, capsys, where) -> None:
+    from ipysvs.cli import EXIT_USAGE, main
+
+    from .test_evaluation import write_tiny_dataset
+
+    data = write_tiny_dataset(tmp_path / "tiny")
+    (tmp_path / "a-file").write_text("x")
+    out = {
+        "under-a-file": tmp_path / "a-file" / "rows.csv",
+        "a-folder": tmp_path / "folder",
+        "garbage-csv": tmp_path / "garbage.csv",
+    }[where]
+    if where == "a-folder":
+        out.mkdir()
+    if where == "garbage-csv":
+        out.write_text("name,variant,ratio\nx,svs,not-a-number\n")
+    argv = [
+        "simulate",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--ratios",
+        "0",
+        "--variants",
+        "svs",
+        "--quiet",
+    ]
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("ipysvs: error: ") and err.count("\n") == 1 and str(out) in err
+    assert "Traceback" not in err
+
+
+def test_train_reports_an_unusable_run_folder_in_one_line(tmp_path, capsys) -> None:
+    from ipysvs.cli import EXIT_USAGE, main
+
+    (tmp_path / "a-file").write_text("x")
+    run_dir = tmp_path / "a-file" / "run"
+    assert main(["train", str(tmp_path), "--run-dir", str(run_dir), "--quiet"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("ipysvs: error: ") and err.count("\n") == 1 and "a-file" in err

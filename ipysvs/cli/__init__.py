@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IpysvsError as error:
         report_error(str(error))
         return EXIT_USAGE
+    except OSError as error:  # a file or folder problem the command did not name itself
+        report_error(str(error))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         report_error("interrupted")
         return EXIT_INTERRUPTED

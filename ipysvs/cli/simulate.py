@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..errors import IpysvsError
+from ..errors import FileError, IpysvsError
 from ..research import require_extra
 from ..research.datasets import first_per_singer, group_songs, read_clips
 from ..research.experiments import (
@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     tracks = first_per_singer(tracks, args.per_singer)
     tracks = tracks[: args.limit] if args.limit else tracks
     done = {(row.name, row.variant, row.ratio) for row in read_rows(args.out)}
+    append_rows(args.out, [])  # an unwritable --out is reported now, not after the first song
     items = tracks if args.quiet else tqdm(tracks, desc="simulate", unit=args.unit)
     failed = []
     for item in items:
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         )
         try:
             append_rows(args.out, rows)
+        except FileError:
+            raise  # --out became unwritable: the run cannot go on
         except IpysvsError as error:  # e.g. a silent voice: BSS Eval is undefined; the others go on
             report_error(f"{item.name}: skipped ({error})")
             failed.append(item.name)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import FileError, ParameterError
 from ..f0 import Trajectory, frame_f0
 from ..interactive.adaptation import SEPARATOR_LAYERS, SILENCE_WEIGHT
 from ..interactive.session import Session
@@ -208,31 +208,45 @@ def _uncorrected_pitch(labels: Labels, f0: Trajectory, cut_s: float) -> dict[str
 
 # ----------------------------------------------------------------------------- results
 def read_rows(path: Path) -> list[SimulationRow]:
-    """Rows of a results CSV written by :func:`append_rows` (an absent file has none)."""
-    if not path.is_file():
+    """Rows of a results CSV written by :func:`append_rows` (an absent file has none).
+
+    Raises:
+        FileError: the file cannot be read or is not such a CSV.
+    """
+    if not path.exists():
         return []
     types = {f.name: f.type for f in fields(SimulationRow)}
     convert = {"str": str, "int": int, "float": float}
-    with path.open(newline="") as handle:
-        return [
-            SimulationRow(**{k: convert[types[k]](v) for k, v in row.items() if k in types})
-            for row in csv.DictReader(handle)
-        ]
+    try:
+        with path.open(newline="") as handle:
+            return [
+                SimulationRow(**{k: convert[types[k]](v) for k, v in row.items() if k in types})
+                for row in csv.DictReader(handle)
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error, TypeError, ValueError) as error:
+        raise FileError(f"{path}: not a readable simulation CSV ({error}); pass another --out") from None
 
 
 def append_rows(path: Path, rows: Iterable[SimulationRow]) -> None:
     """Append rows to a results CSV, writing the header when the file is new (flushed per row, so an
-    interrupted run keeps what it finished)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    interrupted run keeps what it finished).
+
+    Raises:
+        FileError: the file cannot be written.
+    """
     names = [f.name for f in fields(SimulationRow)]
-    new = not path.is_file() or path.stat().st_size == 0
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        if new:
-            writer.writeheader()
-        for row in rows:
-            writer.writerow(asdict(row))
-            handle.flush()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = not path.is_file() or path.stat().st_size == 0
+        with path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=names)
+            if new:
+                writer.writeheader()
+            for row in rows:
+                writer.writerow(asdict(row))
+                handle.flush()
+    except OSError as error:
+        raise FileError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
 @dataclass(frozen=True)
@@ -338,7 +352,11 @@ def plot(summaries: Sequence[ConditionSummary], path: Path) -> Path:
     for axis in (sdr_axis, rpa_axis):
         axis.grid(alpha=0.3)
         axis.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    pyplot.close(figure)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=120)
+    except OSError as error:
+        raise FileError(f"{path}: cannot write the plot ({error.strerror or error})") from None
+    finally:
+        pyplot.close(figure)
     return path
