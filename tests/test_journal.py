@@ -129,7 +129,7 @@ def test_only_the_newest_journals_are_kept_and_never_an_unsaved_one(song, cache,
     journal_module.prune(folder, keep=3)
     kept = sorted(journal_module.read(p).edits[0]["hz"] for p in folder.glob("*.jsonl"))
     assert kept == [200.0, 202.0, 203.0, 204.0]  # the oldest is unsaved: it stays until discarded
-    assert journal_module.newest(folder).edits[0]["hz"] == 204.0
+    assert journal_module.to_restore(folder).edits[0]["hz"] == 204.0  # the newest unsaved one
 
 
 def test_a_crashed_session_stays_recoverable_after_later_sessions(song, cache, tmp_path) -> None:

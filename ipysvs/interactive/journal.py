@@ -3,12 +3,14 @@
 A session opened with :func:`ipysvs.open` (or :func:`ipysvs.load`) appends one JSON line to its journal
 for every edit, undo, redo and save, in ``<cache>/journal/<audio hash>/`` (:func:`ipysvs.cache.cache_dir`):
 appending keeps each write small however long the history grows. If the kernel dies or restarts
-before :meth:`Session.save`, ``ipysvs.open(the same song, restore=True)`` replays the newest journal;
-the adapted model comes back by calling ``adapt()`` again (adaptation is seeded, so it learns the same).
+before :meth:`Session.save`, ``ipysvs.open(the same song, restore=True)`` replays the newest journal
+holding unsaved edits; the adapted model comes back by calling ``adapt()`` again (adaptation is
+seeded, so it learns the same).
 
 Opening a song whose newest journal holds edits made after its last save warns with
 :class:`UnsavedEditsWarning`. Each session writes its own file, so two sessions of one song never
-overwrite each other's edits; the newest :data:`KEEP` journals of a song are kept.
+overwrite each other's edits; the newest :data:`KEEP` journals of a song are kept, and every one
+holding unsaved edits until it is restored or discarded (:func:`unsaved_journals`, :func:`discard`).
 
 Lines: a header ``{"format", "name"}``, then ``{"op": "edit", "edit": {...}}``,
 ``{"op": "undo"}``, ``{"op": "redo"}``, ``{"op": "saved", "to": folder}`` or ``{"op": "state",
@@ -190,16 +192,6 @@ def read(path: Path) -> JournalEntry:
     return entry
 
 
-def newest(folder: Path) -> JournalEntry | None:
-    """The most recently written readable journal in ``folder``, replayed, or None."""
-    for path in _by_age(folder):
-        try:
-            return read(path)
-        except (OSError, ValueError):
-            continue  # damaged: an older one may still serve (the file is kept)
-    return None
-
-
 def to_restore(folder: Path) -> JournalEntry | None:
     """What ``restore=True`` brings back: the newest journal in ``folder`` holding unsaved edits (a
     later session that saved, or changed nothing, does not hide a crashed one), else the newest."""
@@ -279,7 +271,6 @@ __all__ = [
     "UnsavedEditsWarning",
     "discard",
     "journal_folder",
-    "newest",
     "prune",
     "read",
     "to_restore",
