@@ -8,24 +8,32 @@ back in the same layout through :class:`Layout`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import AudioFileError, ParameterError
-from .files import replace_atomically
+from .files import atomic_target
 
 __all__ = [
+    "IO_BLOCK",
     "MAX_CHANNELS",
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
     "WRITABLE_FORMATS",
     "Layout",
+    "ResamplingStream",
+    "all_finite",
     "as_channels_first",
+    "blocks",
     "fit_length",
+    "open_writer",
     "read",
     "resample",
+    "resampled_length",
     "validate_sample_rate",
     "write",
 ]
@@ -33,6 +41,7 @@ __all__ = [
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 MAX_CHANNELS = 64
+IO_BLOCK = 1 << 18  # samples per channel read, checked or written at a time (6 s at 44.1 kHz)
 WRITABLE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 
 
@@ -104,7 +113,7 @@ def as_channels_first(audio: object) -> tuple[np.ndarray, Layout]:
     if samples.shape[0] > MAX_CHANNELS:
         raise ParameterError(f"audio has {samples.shape[0]} channels; at most {MAX_CHANNELS} are supported")
     samples = _to_float32(samples, array.dtype)
-    if not np.isfinite(samples).all():
+    if not all_finite(samples):
         raise ParameterError("audio contains NaN or infinite samples; clean or clip it first")
     return samples, layout
 
@@ -129,6 +138,43 @@ def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     import soxr
 
     return np.ascontiguousarray(soxr.resample(samples.T, sr_in, sr_out, quality="HQ").T, dtype=np.float32)
+
+
+def resampled_length(n_samples: int, sr_in: int, sr_out: int) -> int:
+    """Samples per channel that :func:`resample` (or a :class:`ResamplingStream`) gives for
+    ``n_samples`` input samples."""
+    return n_samples if sr_in == sr_out else round(n_samples * sr_out / sr_in)
+
+
+class ResamplingStream:
+    """Resamples consecutive ``(channels, n)`` float32 blocks from ``sr_in`` to ``sr_out`` Hz; the
+    concatenated output equals :func:`resample` of the concatenated input (soxr's streaming resampler).
+
+    Args:
+        channels: channels of every block.
+        sr_in, sr_out: rates in Hz.
+    """
+
+    def __init__(self, channels: int, sr_in: int, sr_out: int) -> None:
+        import soxr
+
+        self.channels = channels
+        self._stream = (
+            None
+            if sr_in == sr_out
+            else soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality="HQ")
+        )
+
+    def push(self, block: np.ndarray, *, last: bool = False) -> np.ndarray:
+        """Resample the next ``(channels, n)`` block; ``last`` flushes the resampler's delay line.
+
+        Returns:
+            ``(channels, m)`` float32, the output that this block completes (``m`` varies).
+        """
+        if self._stream is None:
+            return block
+        out = self._stream.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32), last=last)
+        return np.ascontiguousarray(out.reshape(-1, self.channels).T)
 
 
 def fit_length(samples: np.ndarray, length: int) -> np.ndarray:
@@ -159,7 +205,7 @@ def read(path: str | Path) -> tuple[np.ndarray, int]:
             raise AudioFileError(f"{path}: not a readable audio file ({soundfile_error})") from None
     if samples.shape[1] == 0:
         raise AudioFileError(f"{path}: the file holds no audio samples (zero length)")
-    if not np.isfinite(samples).all():
+    if not all_finite(samples):
         raise AudioFileError(f"{path}: the file contains NaN or infinite samples")
     try:
         validate_sample_rate(sr)
@@ -169,10 +215,21 @@ def read(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    """Decode block by block into one ``(channels, samples)`` array: the file's interleaved samples
+    are never held whole beside it."""
     import soundfile
 
-    data, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
-    return np.ascontiguousarray(data.T), int(sr)
+    with soundfile.SoundFile(str(path)) as file:
+        n_frames = file.frames if file.seekable() else -1
+        if n_frames < 0:  # a stream of unknown length: decode it whole
+            data = file.read(dtype="float32", always_2d=True)
+            return np.ascontiguousarray(data.T), int(file.samplerate)
+        samples = np.empty((file.channels, n_frames), dtype=np.float32)
+        done = 0
+        for block in file.blocks(blocksize=IO_BLOCK, dtype="float32", always_2d=True):
+            samples[:, done : done + len(block)] = block.T
+            done += len(block)
+        return samples[:, :done], int(file.samplerate)
 
 
 def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
@@ -186,9 +243,25 @@ def _read_librosa(path: Path) -> tuple[np.ndarray, int]:
     return np.atleast_2d(data).astype(np.float32), int(sr)
 
 
-def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
-    """Write ``(channels, samples)`` float audio to a .wav (32-bit float) or .flac (24-bit) file,
-    atomically (:func:`ipysvs.files.replace_atomically`: a failure leaves no truncated file).
+def all_finite(samples: np.ndarray) -> bool:
+    """Whether ``(channels, samples)`` audio holds no NaN or inf, checked block by block (no
+    song-sized temporary)."""
+    return all(np.isfinite(block).all() for block in blocks(samples))
+
+
+def blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
+    """``(channels, samples)`` audio as consecutive views of :data:`IO_BLOCK` samples per channel."""
+    for start in range(0, samples.shape[1], IO_BLOCK):
+        yield samples[:, start : start + IO_BLOCK]
+
+
+@contextmanager
+def open_writer(path: str | Path, sr: int, channels: int) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write a .wav (32-bit float) or .flac (24-bit) file block by block, atomically.
+
+    Yields a function taking consecutive ``(channels, n)`` float blocks; the file appears at ``path``
+    complete when the block ends without an exception, and not at all otherwise
+    (:func:`ipysvs.files.atomic_target`).
 
     Raises:
         AudioFileError: unsupported extension or the folder is not writable.
@@ -200,11 +273,28 @@ def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
     if suffix not in WRITABLE_FORMATS:
         raise AudioFileError(f"{path}: can only write {', '.join(WRITABLE_FORMATS)} files")
     subtype = "FLOAT" if suffix == ".wav" else "PCM_24"
-    data = samples.T if suffix == ".wav" else np.clip(samples.T, -1.0, 1.0)
-    return replace_atomically(
-        path,
-        lambda temporary: soundfile.write(
-            str(temporary), data, sr, format=WRITABLE_FORMATS[suffix], subtype=subtype
-        ),
-        error=AudioFileError,
-    )
+    with (
+        atomic_target(path, error=AudioFileError) as temporary,
+        soundfile.SoundFile(
+            str(temporary), "w", sr, channels, subtype=subtype, format=WRITABLE_FORMATS[suffix]
+        ) as file,
+    ):
+
+        def put(block: np.ndarray) -> None:
+            data = block.T if suffix == ".wav" else np.clip(block.T, -1.0, 1.0)
+            file.write(np.ascontiguousarray(data, dtype=np.float32))
+
+        yield put
+
+
+def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
+    """Write ``(channels, samples)`` float audio to a .wav (32-bit float) or .flac (24-bit) file,
+    atomically and block by block (:func:`open_writer`).
+
+    Raises:
+        AudioFileError: unsupported extension or the folder is not writable.
+    """
+    with open_writer(path, sr, samples.shape[0]) as put:
+        for block in blocks(samples):
+            put(block)
+    return Path(path)

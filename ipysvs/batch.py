@@ -9,9 +9,9 @@ skipped; the others still run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,13 +74,14 @@ def separate_files(
             try:
                 samples, sr = decoded.result()
                 with _progress_bar(path.name, show_progress) as tick:
-                    if stems_only:
-                        vocals = separator.separate_channels(samples, sr, progress=tick)
+                    if stems_only:  # written as they are separated: memory stays a few patches
+                        vocals = separator.vocal_blocks(samples, sr, progress=tick)
+                        _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
                     else:
                         analysis = analyse(samples, sr, separator=separator, progress=tick)
-                        vocals = analysis.vocals
-                _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
                 if not stems_only:
+                    vocals = audio_io.blocks(analysis.vocals)
+                    _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
                     _write_pitch_and_beats(out / name, analysis)
             except IpysvsError as error:
                 report(str(error))
@@ -109,13 +110,32 @@ def _demo_mixture() -> tuple[np.ndarray, int]:
 
 
 def _write_stems(
-    folder: Path, mixture: np.ndarray, vocals: np.ndarray, sr: int, file_format: str, *, demo: bool
+    folder: Path,
+    mixture: np.ndarray,
+    vocal_blocks: Iterable[np.ndarray],
+    sr: int,
+    file_format: str,
+    *,
+    demo: bool,
 ) -> None:
-    stems = {"vocals": vocals, "accompaniment": mixture - vocals}
-    if demo:
-        stems["mixture"] = mixture
-    for stem, samples in stems.items():
-        audio_io.write(folder / f"{stem}.{file_format}", samples, sr)
+    """Write the vocals, the accompaniment (mixture minus vocals) and for the demo the mixture, from
+    consecutive ``(channels, n)`` vocal blocks, each file atomically (none appears if one fails)."""
+    stems = ["vocals", "accompaniment"] + (["mixture"] if demo else [])
+    with ExitStack() as files:
+        put = {
+            stem: files.enter_context(
+                audio_io.open_writer(folder / f"{stem}.{file_format}", sr, mixture.shape[0])
+            )
+            for stem in stems
+        }
+        done = 0
+        for vocals in vocal_blocks:
+            part = mixture[:, done : done + vocals.shape[1]]
+            done += vocals.shape[1]
+            put["vocals"](vocals)
+            put["accompaniment"](part - vocals)
+            if demo:
+                put["mixture"](part)
 
 
 def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> None:

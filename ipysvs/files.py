@@ -11,22 +11,24 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FileError
 
-__all__ = ["replace_atomically", "replace_folder_atomically", "write_text_atomically"]
+__all__ = ["atomic_target", "replace_atomically", "replace_folder_atomically", "write_text_atomically"]
 
 
-def replace_atomically(
-    path: str | Path, write: Callable[[Path], None], *, error: type[FileError] = FileError
-) -> Path:
-    """Call ``write(temporary)`` on a temporary file beside ``path``, then rename it to ``path``.
+@contextmanager
+def atomic_target(path: str | Path, *, error: type[FileError] = FileError) -> Iterator[Path]:
+    """Yield a temporary file beside ``path`` to write; when the block ends without an exception it is
+    renamed to ``path``, otherwise removed.
 
     Raises:
-        FileError (or the given subclass ``error``): the folder or file cannot be written; ``path``
-            is as it was and no temporary file is left.
+        FileError (or the given subclass ``error``): the folder or file cannot be written (an
+            ``OSError`` or ``RuntimeError`` inside the block); ``path`` is as it was and no temporary
+            file is left. Other exceptions pass through, with the same clean-up.
     """
     path = Path(path)
     temporary: Path | None = None
@@ -38,14 +40,28 @@ def replace_atomically(
         )
         os.close(handle)
         temporary = Path(name)
-        write(temporary)
+        yield temporary
         os.replace(temporary, path)
     except (OSError, RuntimeError) as failure:
         raise error(f"{path}: cannot write ({failure})") from None
     finally:
         if temporary is not None and temporary.exists():
             temporary.unlink()
-    return path
+
+
+def replace_atomically(
+    path: str | Path, write: Callable[[Path], None], *, error: type[FileError] = FileError
+) -> Path:
+    """Call ``write(temporary)`` on a temporary file beside ``path``, then rename it to ``path``
+    (:func:`atomic_target`).
+
+    Raises:
+        FileError (or the given subclass ``error``): the folder or file cannot be written; ``path``
+            is as it was and no temporary file is left.
+    """
+    with atomic_target(path, error=error) as temporary:
+        write(temporary)
+    return Path(path)
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:

@@ -22,7 +22,17 @@ from . import audio as audio_io
 from .errors import ParameterError
 from .models.unet import FRAME_MULTIPLE, SeparationUNet
 from .progress import Progress
-from .spectral import MODEL_BINS, N_BINS, SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
+from .spectral import (
+    HOP,
+    MODEL_BINS,
+    N_BINS,
+    N_FFT,
+    SAMPLE_RATE,
+    OverlapAdd,
+    frame_count,
+    hann_window,
+    stft_frames,
+)
 
 __all__ = [
     "EXTENSION_SOURCE_BINS",
@@ -32,6 +42,7 @@ __all__ = [
     "RATIO_EPS",
     "Patch",
     "Separator",
+    "StreamedInput",
     "VocalFrames",
     "default_separator",
     "extend_ratio",
@@ -161,21 +172,39 @@ class Separator:
         progress: Progress | None = None,
         collector: VocalFrames | None = None,
     ) -> np.ndarray:
-        """Vocals of ``(channels, samples)`` float32 audio at ``sr`` Hz, same shape and rate.
-
-        Channels are separated in stereo pairs (0, 1), (2, 3), ...; a lone channel is separated as
-        dual mono and its two vocal channels averaged. A ``collector`` receives every patch's vocal
-        magnitudes on the way (for pitch estimation without a second pass).
-        """
-        resampled = audio_io.resample(samples, sr, SAMPLE_RATE)
-        groups = [list(range(c, min(c + 2, samples.shape[0]))) for c in range(0, samples.shape[0], 2)]
-        total = sum(
-            len(plan_patches(frame_count(resampled.shape[1]), overlap=self.overlap_frames)) for _ in groups
-        )
+        """Vocals of ``(channels, samples)`` float32 audio at ``sr`` Hz, same shape and rate
+        (:meth:`vocal_blocks`, gathered)."""
+        vocals = np.empty_like(samples)
         done = 0
-        vocals = np.empty_like(resampled)
+        for block in self.vocal_blocks(samples, sr, progress=progress, collector=collector):
+            vocals[:, done : done + block.shape[1]] = block
+            done += block.shape[1]
+        return vocals
+
+    def vocal_blocks(
+        self,
+        samples: np.ndarray,
+        sr: int,
+        *,
+        progress: Progress | None = None,
+        collector: VocalFrames | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Vocals of ``(channels, samples)`` float32 audio at ``sr`` Hz, streamed.
+
+        Yields consecutive ``(channels, n)`` float32 blocks at ``sr`` Hz, ``samples.shape[1]`` in all,
+        each as soon as it is final (about one patch, 11 s, at a time): memory stays a few patches
+        whatever the song's length. Channels are separated in stereo pairs (0, 1), (2, 3), ...; a lone
+        channel is separated as dual mono and its two vocal channels averaged. A ``collector``
+        receives every patch's vocal magnitudes on the way (for pitch estimation without a second pass).
+        """
+        n_resampled = audio_io.resampled_length(samples.shape[1], sr, SAMPLE_RATE)
+        n_frames = frame_count(n_resampled)
+        patches = plan_patches(n_frames, overlap=self.overlap_frames)
+        groups = [slice(c, min(c + 2, samples.shape[0])) for c in range(0, samples.shape[0], 2)]
+        total = len(patches) * len(groups)
+        done = 0
         if collector is not None:
-            collector.reset(frame_count(resampled.shape[1]), len(groups))
+            collector.reset(n_frames, len(groups))
 
         def step() -> None:
             nonlocal done
@@ -183,26 +212,45 @@ class Separator:
             if progress is not None:
                 progress("separate", done, total)
 
-        for group in groups:
-            stereo = torch.from_numpy(
-                resampled[group[0] : group[0] + 2] if len(group) == 2 else resampled[group * 2]
+        streams = [
+            self._stereo_vocal_blocks(StreamedInput(samples[group], sr), patches, step, collector)
+            for group in groups
+        ]
+        output = audio_io.ResamplingStream(samples.shape[0], SAMPLE_RATE, sr)
+        emitted = 0
+        for pieces in zip(*streams, strict=True):
+            block = np.concatenate(
+                [
+                    piece if group.stop - group.start == 2 else piece.mean(axis=0, keepdims=True)
+                    for piece, group in zip(pieces, groups, strict=True)
+                ]
             )
-            separated = self._separate_stereo(stereo, step, collector).numpy()
-            vocals[group] = separated if len(group) == 2 else separated.mean(axis=0, keepdims=True)
-        return audio_io.fit_length(audio_io.resample(vocals, SAMPLE_RATE, sr), samples.shape[1])
+            last = pieces[0].shape[1] == 0
+            block = output.push(block, last=last)[:, : samples.shape[1] - emitted]
+            emitted += block.shape[1]
+            yield block
+        if emitted < samples.shape[1]:
+            yield np.zeros((samples.shape[0], samples.shape[1] - emitted), dtype=np.float32)
 
-    def _separate_stereo(
-        self, stereo: torch.Tensor, step: Callable[[], None], collector: VocalFrames | None
-    ) -> torch.Tensor:
-        """Vocals of ``(2, samples)`` float32 audio at 44.1 kHz."""
-        output = OverlapAdd(2, stereo.shape[1])
-        for patch, spectrum, ratio in self.patch_ratios(stereo):
+    def _stereo_vocal_blocks(
+        self,
+        source: StreamedInput,
+        patches: Sequence[Patch],
+        step: Callable[[], None],
+        collector: VocalFrames | None,
+    ) -> Iterator[np.ndarray]:
+        """Vocals of one stereo pair (or dual mono) at 44.1 kHz: one ``(2, n)`` block per patch,
+        then an empty block that marks the end."""
+        output = OverlapAdd(2, source.length)
+        for index, (patch, spectrum, ratio) in enumerate(self._patch_ratios(source, patches)):
             if ratio.any():  # a patch whose mask is all zero adds exactly nothing
                 output.add(spectrum * (extend_ratio(ratio) * patch.weights), patch.start)
             if collector is not None:
                 collector.add(patch, spectrum, ratio)
             step()
-        return output.result()
+            following = patches[index + 1].start if index + 1 < len(patches) else None
+            yield (output.result() if following is None else output.release(following)).numpy()
+        yield np.zeros((2, 0), dtype=np.float32)
 
     def frame_ratios(self, stereo: torch.Tensor) -> torch.Tensor:
         """The cross-faded vocal ratio of every frame of ``(2, samples)`` 44.1 kHz audio.
@@ -210,29 +258,85 @@ class Separator:
         Returns:
             ``(2, 1024, frames)`` float32 in ``[0, 1]``.
         """
-        n_frames = frame_count(stereo.shape[1])
+        source = StreamedInput(stereo.numpy(), SAMPLE_RATE)
+        n_frames = frame_count(source.length)
         ratios = torch.zeros(2, MODEL_BINS, n_frames)
-        for patch, _, ratio in self.patch_ratios(stereo):
+        patches = plan_patches(n_frames, overlap=self.overlap_frames)
+        for patch, _, ratio in self._patch_ratios(source, patches):
             stop = min(patch.start + patch.length, n_frames)
             weighted = ratio * patch.weights
             ratios[..., patch.start : stop] += weighted[..., : stop - patch.start]
         return ratios
 
-    def patch_ratios(self, stereo: torch.Tensor) -> Iterator[tuple[Patch, torch.Tensor, torch.Tensor]]:
-        """For each patch of ``(2, samples)`` 44.1 kHz audio: the patch, its ``(2, 2049, length)``
+    def _patch_ratios(
+        self, source: StreamedInput, patches: Sequence[Patch]
+    ) -> Iterator[tuple[Patch, torch.Tensor, torch.Tensor]]:
+        """For each of ``patches`` (in order) of ``source``: the patch, its ``(2, 2049, length)``
         spectrum (zero past the song's end) and its ``(2, 1024, length)`` vocal ratio."""
         window = hann_window()
-        n_frames = frame_count(stereo.shape[1])
-        patches = plan_patches(n_frames, overlap=self.overlap_frames)
-        with torch.inference_mode():
-            for first in range(0, len(patches), PATCH_BATCH):
-                batch = patches[first : first + PATCH_BATCH]
-                spectra = [stft_frames(stereo, p.start, p.start + p.length, window) for p in batch]
-                for patch, spectrum in zip(batch, spectra, strict=True):
+        n_frames = frame_count(source.length)
+        for first in range(0, len(patches), PATCH_BATCH):
+            batch = patches[first : first + PATCH_BATCH]
+            # inference mode only around the work: a generator suspended inside it would leave it on
+            # for whoever consumes the patches
+            with torch.inference_mode():
+                spectra = []
+                for patch in batch:
+                    waveform, offset = source.span(
+                        patch.start * HOP - N_FFT // 2, (patch.start + patch.length - 1) * HOP + N_FFT // 2
+                    )
+                    spectrum = stft_frames(
+                        waveform.expand(2, -1), patch.start, patch.start + patch.length, window, offset=offset
+                    )
                     spectrum[..., n_frames - patch.start :] = 0
+                    spectra.append(spectrum)
                 magnitude = torch.stack([s[:, :MODEL_BINS].abs().transpose(1, 2) for s in spectra])
                 ratios = self.vocal_ratio(magnitude, batch).transpose(2, 3)
-                yield from zip(batch, spectra, ratios, strict=True)
+            yield from zip(batch, spectra, ratios, strict=True)
+
+
+class StreamedInput:
+    """One or two channels of a song seen at 44.1 kHz, resampled on the fly where needed.
+
+    :meth:`span` hands out the samples of any range at or after the previous one's start; only those
+    are held (the resampled song never is whole).
+
+    Args:
+        samples: ``(1 or 2, samples)`` float32 at ``sr`` Hz.
+        sr: its rate in Hz.
+    """
+
+    FEED = 1 << 16  # input samples resampled at a time
+
+    def __init__(self, samples: np.ndarray, sr: int) -> None:
+        self.samples = samples
+        self.length = audio_io.resampled_length(samples.shape[1], sr, SAMPLE_RATE)
+        self._resampler = (
+            None if sr == SAMPLE_RATE else audio_io.ResamplingStream(samples.shape[0], sr, SAMPLE_RATE)
+        )
+        self._held = np.zeros((samples.shape[0], 0), dtype=np.float32)
+        self._held_from = 0
+        self._fed = 0
+
+    def span(self, lo: int, hi: int) -> tuple[torch.Tensor, int]:
+        """Samples ``lo..hi-1`` at 44.1 kHz, clipped to the song: ``(channels, n)`` and the index of
+        the first. ``lo`` must not be before the previous call's ``lo``."""
+        lo, hi = min(max(lo, 0), self.length), min(max(hi, 0), self.length)
+        if self._resampler is None:
+            return torch.from_numpy(self.samples[:, lo:hi]), lo
+        if lo < self._held_from:
+            raise ValueError(f"sample {lo} was already dropped (the stream is at {self._held_from})")
+        pieces = [self._held]
+        held_to = self._held_from + self._held.shape[1]
+        while held_to < hi and self._fed < self.samples.shape[1]:
+            chunk = self.samples[:, self._fed : self._fed + self.FEED]
+            self._fed += chunk.shape[1]
+            pieces.append(self._resampler.push(chunk, last=self._fed >= self.samples.shape[1]))
+            held_to += pieces[-1].shape[1]
+        held = np.concatenate(pieces, axis=1) if len(pieces) > 1 else self._held
+        self._held = held[:, lo - self._held_from :]
+        self._held_from = lo
+        return torch.from_numpy(self._held[:, : hi - lo]), lo
 
 
 class VocalFrames:

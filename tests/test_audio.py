@@ -114,3 +114,31 @@ def test_resample_keeps_pitch_and_length(sr_in: int, sr_out: int) -> None:
     assert out.shape == (1, sr_out)
     spectrum = np.abs(np.fft.rfft(out[0]))
     assert abs(np.argmax(spectrum) - 1000) <= 1
+
+
+def test_reading_in_blocks_equals_soundfile(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(audio, "IO_BLOCK", 1000)  # many blocks, a partial last one
+    samples = np.random.default_rng(1).uniform(-1, 1, (12_345, 3)).astype(np.float32)
+    soundfile.write(str(tmp_path / "a.wav"), samples, 32000, subtype="FLOAT")
+    read, sr = audio.read(tmp_path / "a.wav")
+    assert sr == 32000 and read.shape == (3, 12_345) and read.flags.c_contiguous
+    np.testing.assert_array_equal(read, samples.T)
+
+
+def test_a_writer_that_fails_half_way_leaves_nothing(tmp_path) -> None:
+    target = tmp_path / "stem.wav"
+    audio.write(target, np.zeros((2, 100), dtype=np.float32), 44100)
+    before = target.read_bytes()
+    with pytest.raises(KeyboardInterrupt), audio.open_writer(target, 44100, 2) as put:
+        put(np.ones((2, 5000), dtype=np.float32))
+        raise KeyboardInterrupt
+    assert target.read_bytes() == before
+    assert [path.name for path in tmp_path.iterdir()] == ["stem.wav"]
+
+
+def test_non_finite_samples_are_found_in_any_block(monkeypatch) -> None:
+    monkeypatch.setattr(audio, "IO_BLOCK", 64)
+    samples = np.zeros((2, 1000), dtype=np.float32)
+    assert audio.all_finite(samples)
+    samples[1, 999] = np.inf
+    assert not audio.all_finite(samples)

@@ -70,6 +70,67 @@ def test_chunked_overlap_add_equals_istft() -> None:
     torch.testing.assert_close(output.result(), expected, atol=1e-5, rtol=1e-5)
 
 
+def test_released_pieces_equal_the_whole_song_result() -> None:
+    signal = torch.randn(2, 200 * HOP + 333)
+    window = hann_window()
+    spectrum = stft_frames(signal, 0, frame_count(signal.shape[1]), window)
+    whole = OverlapAdd(2, signal.shape[1])
+    whole.add(spectrum, 0)
+    expected = whole.result()
+    streamed = OverlapAdd(2, signal.shape[1])
+    pieces = []
+    for start in range(0, spectrum.shape[-1], 37):
+        streamed.add(spectrum[..., start : start + 37], start)
+        pieces.append(streamed.release(start + 37))
+        assert streamed.blocks.shape[1] <= 37 + 4  # only the frames in flight are held
+    pieces.append(streamed.result())
+    assert sum(piece.shape[1] for piece in pieces) == signal.shape[1]
+    # the same sums, in another order across chunk edges: equal to float rounding
+    torch.testing.assert_close(torch.cat(pieces, dim=1), expected, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(expected, signal, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="released"):
+        streamed.add(spectrum[..., :5], 0)
+
+
+@pytest.mark.parametrize("sr", [44100, 48000, 22050])
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_vocal_blocks_stream_the_same_vocals(sr: int, channels: int) -> None:
+    # 40 s: four patches, so blocks are released while later patches are still to come
+    mixture = harmonic_tone(40.0, sr, channels=channels, seed=channels)
+    separator = ConstantRatioSeparator(0.25)
+    stream = separator.vocal_blocks(mixture, sr)
+    blocks = [next(stream)]
+    assert not torch.is_inference_mode_enabled()  # a suspended stream leaves the caller's torch alone
+    blocks += list(stream)
+    assert len(blocks) >= 4
+    assert max(block.shape[1] for block in blocks) <= 13 * sr  # about a patch at a time, never the song
+    assert all(block.shape[0] == channels and block.dtype == np.float32 for block in blocks)
+    streamed = np.concatenate(blocks, axis=1)
+    assert streamed.shape == mixture.shape
+    np.testing.assert_array_equal(streamed, separator.separate_channels(mixture, sr))
+    # a constant mask gives 0.25 of the mixture as the 44.1 kHz round trip leaves it
+    from ipysvs import audio as audio_io
+
+    round_trip = audio_io.resample(audio_io.resample(mixture, sr, 44100), 44100, sr)
+    np.testing.assert_allclose(streamed[:, sr:-sr], 0.25 * round_trip[:, sr:-sr], atol=1e-4)
+
+
+def test_streamed_input_equals_a_whole_song_resampling() -> None:
+    from ipysvs import audio as audio_io
+    from ipysvs.separation import StreamedInput
+
+    samples = np.random.default_rng(0).standard_normal((2, 300_001)).astype(np.float32)
+    whole = audio_io.resample(samples, 48000, 44100)
+    source = StreamedInput(samples, 48000)
+    assert source.length == whole.shape[1]
+    for lo, hi in [(-100, 5000), (4000, 120_000), (119_000, 119_001), (200_000, 400_000)]:
+        piece, first = source.span(lo, hi)
+        assert first == max(lo, 0)
+        np.testing.assert_array_equal(piece.numpy(), whole[:, max(lo, 0) : min(hi, whole.shape[1])])
+    with pytest.raises(ValueError, match="dropped"):
+        source.span(0, 10)
+
+
 def test_chunking_is_seamless_with_a_constant_mask() -> None:
     # 30 s: several overlapping patches. Any seam at a patch edge would break exactness here.
     mixture = harmonic_tone(30.0, 44100)

@@ -1,15 +1,20 @@
-"""What the scripts in ``benchmarks/`` share: the description of the machine a figure was measured on."""
+"""What the scripts in ``benchmarks/`` share: the description of the machine a figure was measured on,
+timed child processes with their peak memory, and long test songs."""
 
 from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import torch
 
-__all__ = ["machine_description", "measured_on"]
+__all__ = ["machine_description", "measured_on", "run_measured", "write_tiled"]
 
 
 def machine_description() -> str:
@@ -30,3 +35,42 @@ def machine_description() -> str:
 def measured_on() -> str:
     """``"<today's date>, <machine_description()>"``: the line every benchmark prints with its figures."""
     return f"{date.today()}, {machine_description()}"
+
+
+def run_measured(command: Sequence[str], *, env: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """Run ``command`` as a child process (output discarded).
+
+    Returns:
+        ``(wall seconds, peak resident memory of the child in MB (10**6 bytes))``.
+
+    Raises:
+        SystemExit: the command failed (with the end of its stderr).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=None if env is None else dict(env),
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
+
+
+def write_tiled(song: Path, minutes: float, path: Path) -> tuple[int, int]:
+    """Write ``song`` repeated to ``minutes`` minutes as a 16-bit wav at ``path``, block by block.
+
+    Returns:
+        ``(channels, samples per channel)`` of the written file.
+    """
+    import soundfile
+
+    samples, sr = soundfile.read(str(song), dtype="float32", always_2d=True)
+    total = int(minutes * 60 * sr)
+    with soundfile.SoundFile(str(path), "w", sr, samples.shape[1], subtype="PCM_16") as file:
+        for start in range(0, total, len(samples)):
+            file.write(np.clip(samples[: total - start], -1.0, 1.0))
+    return samples.shape[1], total
