@@ -24,15 +24,17 @@ class SongAnalysis:
     """The initial analysis of a song.
 
     Attributes:
-        vocals, accompaniment: ``(channels, samples)`` float32 at the song's rate; they sum to it.
-        vocal_magnitude: ``(2, frames, 1024)`` separated vocal magnitudes on Spleeter's STFT grid.
+        vocals: ``(channels, samples)`` float32 at the song's rate (the accompaniment is the mixture
+            minus them: not held, a song's worth of memory).
+        vocal_magnitude: ``(2, frames, 1024)`` separated vocal magnitudes on Spleeter's STFT grid:
+            float32 from :func:`analyse`, float16 as the analysis cache holds them (float32 for audio
+            too loud for float16); consumers compute in float32.
         salience: ``(frames, 320)`` vocal F0 saliency.
         f0: the decoded trajectory at the STFT frame times.
         beats: ``(beats,)`` seconds.
     """
 
     vocals: np.ndarray
-    accompaniment: np.ndarray
     vocal_magnitude: torch.Tensor
     salience: np.ndarray
     f0: Trajectory
@@ -59,7 +61,6 @@ def analyse(
     salience = song_salience(pitch_model.salience, collector.magnitude)
     return SongAnalysis(
         vocals=vocals,
-        accompaniment=samples - vocals,
         vocal_magnitude=collector.magnitude,
         salience=salience,
         f0=salience_trajectory(salience),

@@ -8,6 +8,7 @@ tracker is used instead.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -15,11 +16,21 @@ import numpy as np
 from . import audio as audio_io
 from .errors import ParameterError
 
-__all__ = ["MADMOM_FPS", "MADMOM_SAMPLE_RATE", "BeatMethod", "detect_beats", "madmom_available"]
+__all__ = [
+    "BEAT_CONTEXT_S",
+    "BEAT_WINDOW_S",
+    "MADMOM_FPS",
+    "MADMOM_SAMPLE_RATE",
+    "BeatMethod",
+    "detect_beats",
+    "madmom_available",
+]
 
 BeatMethod = Literal["auto", "madmom", "librosa"]
 MADMOM_SAMPLE_RATE = 44_100
 MADMOM_FPS = 100
+BEAT_WINDOW_S = 240.0  # longer songs are tracked in windows of this length ...
+BEAT_CONTEXT_S = 15.0  # ... each with this much audio either side
 
 
 def madmom_available() -> bool:
@@ -29,6 +40,11 @@ def madmom_available() -> bool:
 
 def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.ndarray:
     """Beat times of a song in seconds.
+
+    Songs longer than :data:`BEAT_WINDOW_S` plus twice :data:`BEAT_CONTEXT_S` are tracked window by
+    window (each with that much audio either side as context, keeping the beats of its own stretch):
+    both trackers hold whole-song spectrograms and madmom's DBN a (frames x tempo states) table, which
+    would grow to many GB for an hour of audio.
 
     Args:
         audio: ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``.
@@ -42,12 +58,25 @@ def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.n
     sr = audio_io.validate_sample_rate(sr)
     if method not in ("auto", "madmom", "librosa"):
         raise ParameterError(f"beat method must be 'auto', 'madmom' or 'librosa', got {method!r}")
+    track = (
+        _madmom_beats if method == "madmom" or (method == "auto" and madmom_available()) else _librosa_beats
+    )
+    window, context = round(BEAT_WINDOW_S * sr), round(BEAT_CONTEXT_S * sr)
+    n_samples = samples.shape[1]
+    if n_samples <= window + 2 * context:
+        return _track_mono(track, samples, sr)
+    found = []
+    for start in range(0, n_samples, window):
+        lo, hi = max(start - context, 0), min(start + window + context, n_samples)
+        beats = _track_mono(track, samples[:, lo:hi], sr) + lo / sr
+        found.append(beats[(beats >= start / sr) & (beats < (start + window) / sr)])
+    return np.concatenate(found)
+
+
+def _track_mono(track: Callable[[np.ndarray, int], np.ndarray], samples: np.ndarray, sr: int) -> np.ndarray:
+    """``track`` the channel average of ``(channels, samples)`` audio; no beats in silence."""
     mono = samples.mean(axis=0)
-    if not np.any(mono):
-        return np.zeros(0)
-    if method == "madmom" or (method == "auto" and madmom_available()):
-        return _madmom_beats(mono, sr)
-    return _librosa_beats(mono, sr)
+    return track(mono, sr) if np.any(mono) else np.zeros(0)
 
 
 def _madmom_beats(mono: np.ndarray, sr: int) -> np.ndarray:

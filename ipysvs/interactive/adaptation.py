@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import Trajectory, salience_target
 from ..models.joint import JointModel
@@ -76,6 +77,7 @@ __all__ = [
     "pitch_gate",
     "runs_separator",
     "training_frames",
+    "vocal_change",
 ]
 
 ADAPT_VARIANTS = ("f0-svs", "svs-f0")
@@ -110,7 +112,9 @@ class AdaptReport:
         steps: optimisation steps taken.
         epochs: passes over the training frames those steps amount to (crops x length / frames).
         changed_frames: uncorrected frames whose F0 estimate changed (by more than 50 cents or voicing).
-        before, after: ``(vocals, accompaniment)`` before and after, ``(channels, samples)``.
+        vocal_change: energy of the change of the vocals relative to their energy before (0 = the
+            vocals did not move; :func:`vocal_change`). The audio before and after is the session's
+            (``Session.stem(which, before=True)``): reports hold no audio.
     """
 
     variant: str = "f0-svs"
@@ -120,16 +124,27 @@ class AdaptReport:
     steps: int = 0
     epochs: float = 0.0
     changed_frames: int = 0
-    before: tuple[np.ndarray, np.ndarray] | None = None
-    after: tuple[np.ndarray, np.ndarray] | None = None
+    vocal_change: float = 0.0
 
     def __repr__(self) -> str:
         """One line a notebook can show: what trained, how long, how the loss moved, what changed."""
         loss = f"loss {self.losses[0]:.4g} -> {self.losses[-1]:.4g}" if self.losses else "no training"
         return (
             f"<AdaptReport {self.variant}, layers {self.layers!r}: {self.steps} steps ({self.epochs:.1f} "
-            f"epochs) in {self.seconds:.2f} s, {loss}, {self.changed_frames} uncorrected F0 frames changed>"
+            f"epochs) in {self.seconds:.2f} s, {loss}, {self.changed_frames} uncorrected F0 frames changed, "
+            f"vocals moved by {100 * self.vocal_change:.1f} % of their energy>"
         )
+
+
+def vocal_change(after: np.ndarray, before: np.ndarray) -> float:
+    """``||after - before||^2 / ||before||^2`` of two ``(channels, samples)`` vocals, block by block
+    (no song-sized temporary); 0 when ``before`` is silent and nothing moved."""
+    moved = total = 0.0
+    for new, old in zip(audio_io.blocks(after), audio_io.blocks(before), strict=True):
+        difference = (new - old).astype(np.float64)
+        moved += float(np.sum(difference * difference))
+        total += float(np.sum(old.astype(np.float64) ** 2))
+    return moved / total if total > 0 else float(moved > 0)
 
 
 @dataclass(frozen=True)
@@ -403,7 +418,8 @@ class SongTensors:
     """The song as the training loop reads it.
 
     Attributes:
-        vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes.
+        vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes (float16
+            or float32, :class:`~ipysvs.analysis.SongAnalysis`).
         mixture_magnitude: ``(2, frames, 1024)`` mixture magnitudes, or None when no step needs them.
         comb_hz, comb_weight: ``(frames,)`` the F0 and gate of the F0->SVS refiner.
         remix: the song's own material for :mod:`~ipysvs.interactive.song_remix` steps (None: no such steps).
@@ -463,7 +479,7 @@ def fine_tune(
             if uses_separator:
                 loss = loss + separator_step(plan, starts)
             if variant == "f0-svs" and targets.f0_frames.any():
-                inputs = plan.batch(song.vocal_magnitude, starts, axis=1)
+                inputs = plan.batch(song.vocal_magnitude, starts, axis=1).float()
                 loss = loss + f0_loss(
                     model.salience(inputs), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
                 )

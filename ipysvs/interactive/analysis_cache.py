@@ -14,10 +14,12 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from .. import audio as audio_io
 from ..analysis import SongAnalysis, analyse
 from ..cache import audio_key, cache_dir, write_atomically
 from ..f0 import Trajectory
 from ..models.joint import SHIPPED_WEIGHTS
+from ..spectral import SAMPLE_RATE, frame_count
 
 __all__ = [
     "ANALYSED_ARRAYS",
@@ -47,19 +49,19 @@ def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> S
     path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
     try:
         with np.load(path) as saved:
-            return analysis_from_arrays(saved, samples)
+            return analysis_from_arrays(saved, samples, sr)
     except Exception:  # missing, truncated, damaged or of another shape: recomputed, whatever it was
         pass
     arrays = analysis_arrays(analyse(samples, sr))
     write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
-    return analysis_from_arrays(arrays, samples)
+    return analysis_from_arrays(arrays, samples, sr)
 
 
 def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
-    """The arrays that store an analysis (the accompaniment is derived from the mixture on reading;
-    magnitudes and saliency as float16, the magnitudes of audio too loud for float16 as float32)."""
+    """The arrays that store an analysis (magnitudes and saliency as float16, the magnitudes of audio
+    too loud for float16 as float32)."""
     magnitude = analysis.vocal_magnitude.numpy()
-    compact = magnitude.astype(np.float16)
+    compact = magnitude.astype(np.float16, copy=False)
     return {
         "vocals": analysis.vocals,
         "vocal_magnitude": compact if np.isfinite(compact).all() else magnitude.astype(np.float32),
@@ -71,8 +73,9 @@ def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
     }
 
 
-def analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray) -> SongAnalysis:
-    """Rebuild what :func:`analysis_arrays` stored, for the mixture ``samples`` ``(channels, samples)``.
+def analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray, sr: int) -> SongAnalysis:
+    """Rebuild what :func:`analysis_arrays` stored, for the mixture ``samples`` ``(channels, samples)``
+    at ``sr`` Hz.
 
     Raises:
         KeyError: an array is missing.
@@ -81,17 +84,20 @@ def analysis_from_arrays(arrays: Mapping[str, np.ndarray], samples: np.ndarray) 
     vocals, frames = arrays["vocals"], arrays["f0_times"].shape
     fits = (
         vocals.shape == samples.shape
+        and vocals.dtype == np.float32
+        and frames == (frame_count(audio_io.resampled_length(samples.shape[1], sr, SAMPLE_RATE)),)
         and arrays["f0_hz"].shape == arrays["f0_confidence"].shape == frames
         and arrays["salience"].shape[:1] == arrays["vocal_magnitude"].shape[1:2] == frames
     )
     if not fits:
-        raise ValueError("the stored analysis does not fit this mixture")
+        raise ValueError(
+            f"the stored analysis does not fit this mixture ({samples.shape[1]} samples at {sr} Hz)"
+        )
     if not all(np.isfinite(arrays[name]).all() for name in ANALYSED_ARRAYS):
         raise ValueError("the stored analysis holds NaN or infinity")
     return SongAnalysis(
         vocals=arrays["vocals"],
-        accompaniment=samples - arrays["vocals"],
-        vocal_magnitude=torch.from_numpy(arrays["vocal_magnitude"].astype(np.float32)),
+        vocal_magnitude=torch.from_numpy(np.asarray(arrays["vocal_magnitude"])),  # float16: half the memory
         salience=arrays["salience"].astype(np.float32),
         f0=Trajectory(arrays["f0_times"], arrays["f0_hz"], arrays["f0_confidence"]),
         beats=arrays["beats"],

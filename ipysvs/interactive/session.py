@@ -45,6 +45,7 @@ from .adaptation import (
     fine_tune,
     runs_separator,
     training_frames,
+    vocal_change,
 )
 from .analysis_cache import cached_analysis
 from .edits import (
@@ -110,8 +111,10 @@ class Session:
         self._salience = analysis.salience
         self._edits: list[Edit] = []
         self._redo: list[Edit] = []
-        self._outputs = (analysis.vocals, analysis.accompaniment)
-        self._before: tuple[np.ndarray, np.ndarray] | None = None
+        # the current vocals and those before the last adaptation, (channels, samples); the
+        # accompaniment is always the mixture minus the vocals, derived when asked for
+        self._vocals = analysis.vocals
+        self._vocals_before: np.ndarray | None = None
         self._salience_before: np.ndarray | None = None
         self._edited_cache: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
         self.reports: list[AdaptReport] = []
@@ -158,12 +161,12 @@ class Session:
     @property
     def vocals(self) -> np.ndarray:
         """The current vocals, shaped like :attr:`mixture`, at :attr:`sr`."""
-        return self._layout.restore(self._outputs[0])
+        return self._layout.restore(self._vocals)
 
     @property
     def accompaniment(self) -> np.ndarray:
         """The current accompaniment, shaped like :attr:`mixture`, at :attr:`sr`."""
-        return self._layout.restore(self._outputs[1])
+        return self._layout.restore(self._samples - self._vocals)
 
     @property
     def beats(self) -> np.ndarray:
@@ -401,15 +404,14 @@ class Session:
             steps=taken,
             epochs=epochs,
             changed_frames=changed_frames(self._estimate.hz, estimate.hz, ~corrected),
-            before=self._outputs,
-            after=(vocals, self._samples - vocals),
+            vocal_change=vocal_change(vocals, self._vocals),
         )
         # commit: nothing above touched the session
         self._salience_before = self._salience
         self.model, self._estimate, self._salience = model, estimate, salience
         if plain is not None:
             self._plain = plain
-        self._before, self._outputs = self._outputs, report.after
+        self._vocals_before, self._vocals = self._vocals, vocals
         report.seconds = time.perf_counter() - started
         self.reports.append(report)
         self._notify("adapt")
@@ -437,12 +439,12 @@ class Session:
             raise ParameterError(f"choose one of {TRACKS}, got {which!r}")
         if which == "mixture":
             return self._samples
-        outputs = self._outputs
+        vocals = self._vocals
         if before:
-            if self._before is None:
+            if self._vocals_before is None:
                 raise ParameterError("there is no 'before': the session has not been adapted yet")
-            outputs = self._before
-        return outputs[0] if which == "vocals" else outputs[1]
+            vocals = self._vocals_before
+        return vocals if which == "vocals" else self._samples - vocals
 
     def audio(self, which: str = "vocals", *, before: bool = False):
         """An ``IPython.display.Audio`` player of a stem (see :meth:`stem`)."""
@@ -480,8 +482,7 @@ class Session:
         folder = Path(path)
         current = replace(
             self._analysis,
-            vocals=self._outputs[0],
-            accompaniment=self._outputs[1],
+            vocals=self._vocals,
             salience=self._salience,
             f0=self._estimate,
         )
@@ -495,7 +496,7 @@ class Session:
                 analysis=current,
                 # F0->SVS adds what the pitch changes to the pretrained vocals, not to an adapted output
                 pretrained_vocals=self._analysis.vocals,
-                before_vocals=None if self._before is None else self._before[0],
+                before_vocals=self._vocals_before,
                 model_state=self.model.shipped_state(),
                 plain_changes={} if self._plain is None else changed_tensors(self._plain),
                 joint_changes=changed_tensors((self.model.vocals, self.model.accompaniment)),
@@ -531,12 +532,13 @@ class Session:
             session.model.vocals, session.model.accompaniment = joint
         session._edits, session._redo = list(saved.edits), list(saved.redo)
         if saved.before_vocals is not None:
-            session._before = (saved.before_vocals, samples - saved.before_vocals)
+            session._vocals_before = saved.before_vocals
         pretrained = saved.pretrained_vocals
-        if pretrained is None and session._before is not None:  # saved before the pretrained vocals were
+        # a session saved before the pretrained vocals were stored: separate them again
+        if pretrained is None and session._vocals_before is not None:
             pretrained = default_separator().separate_channels(samples, saved.sr)
         if pretrained is not None:
-            session._analysis = replace(analysis, vocals=pretrained, accompaniment=samples - pretrained)
+            session._analysis = replace(analysis, vocals=pretrained)
         return session
 
     # ----------------------------------------------------------------- display

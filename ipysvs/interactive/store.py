@@ -159,7 +159,7 @@ def _read(folder: Path) -> SavedSession:
         raise ValueError(
             f"the mixture must be (channels, samples) float32, got {samples.dtype} {samples.shape}"
         )
-    if not np.isfinite(samples).all():
+    if not audio_io.all_finite(samples):
         raise ValueError("the mixture holds NaN or infinity")
     stored_layout = state["layout"]
     if not isinstance(stored_layout.get("ndim"), int) or stored_layout["ndim"] not in (1, 2):
@@ -178,15 +178,29 @@ def _read(folder: Path) -> SavedSession:
         sr=sr,
         layout=layout,
         samples=samples,
-        analysis=analysis_from_arrays(arrays, samples),
-        pretrained_vocals=arrays.get("pretrained_vocals"),
-        before_vocals=arrays.get("before_vocals"),
+        analysis=analysis_from_arrays(arrays, samples, sr),
+        pretrained_vocals=_optional_vocals(arrays, "pretrained_vocals", samples),
+        before_vocals=_optional_vocals(arrays, "before_vocals", samples),
         model_state=load_file(str(folder / "model.safetensors")),
         plain_changes=changes(PLAIN_NETS_FILE),
         joint_changes=changes(JOINT_NETS_FILE),
         edits=edits_from_json(state["edits"], duration_s),
         redo=edits_from_json(state["redo"], duration_s),
     )
+
+
+def _optional_vocals(arrays: dict[str, np.ndarray], name: str, samples: np.ndarray) -> np.ndarray | None:
+    """``arrays[name]`` if stored, checked to be finite float32 vocals of the mixture's shape.
+
+    Raises:
+        ValueError: they are not.
+    """
+    vocals = arrays.get(name)
+    if vocals is None:
+        return None
+    if vocals.dtype != np.float32 or vocals.shape != samples.shape or not audio_io.all_finite(vocals):
+        raise ValueError(f"{name} must be finite float32 {samples.shape}, got {vocals.dtype} {vocals.shape}")
+    return vocals
 
 
 def edits_from_json(records: object, duration_s: float) -> list[Edit]:
