@@ -27,8 +27,8 @@ class SongAnalysis:
         vocals: ``(channels, samples)`` float32 at the song's rate (the accompaniment is the mixture
             minus them: not held, a song's worth of memory).
         vocal_magnitude: ``(2, frames, 1024)`` separated vocal magnitudes on Spleeter's STFT grid:
-            float32 from :func:`analyse`, float16 as the analysis cache holds them (float32 for audio
-            too loud for float16); consumers compute in float32.
+            float16 (float32 for audio too loud for float16, :class:`~ipysvs.separation.VocalFrames`);
+            consumers compute in float32.
         salience: ``(frames, 320)`` vocal F0 saliency.
         f0: the decoded trajectory at the STFT frame times.
         beats: ``(beats,)`` seconds.
@@ -56,6 +56,8 @@ def analyse(
     sr = audio_io.validate_sample_rate(sr)
     separator = separator or default_separator()
     pitch_model = pitch_model or default_joint_model()
+    # the beats first: the tracker's working memory is freed before the separation's outputs exist
+    beat_times = detect_beats(samples, sr) if beats else np.zeros(0)
     collector = VocalFrames()
     vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
     salience = song_salience(pitch_model.salience, collector.magnitude)
@@ -64,5 +66,5 @@ def analyse(
         vocal_magnitude=collector.magnitude,
         salience=salience,
         f0=salience_trajectory(salience),
-        beats=detect_beats(samples, sr) if beats else np.zeros(0),
+        beats=beat_times,
     )

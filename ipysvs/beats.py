@@ -21,6 +21,7 @@ __all__ = [
     "BEAT_WINDOW_S",
     "MADMOM_FPS",
     "MADMOM_SAMPLE_RATE",
+    "WHOLE_SONG_S",
     "BeatMethod",
     "detect_beats",
     "madmom_available",
@@ -29,8 +30,9 @@ __all__ = [
 BeatMethod = Literal["auto", "madmom", "librosa"]
 MADMOM_SAMPLE_RATE = 44_100
 MADMOM_FPS = 100
-BEAT_WINDOW_S = 240.0  # longer songs are tracked in windows of this length ...
-BEAT_CONTEXT_S = 15.0  # ... each with this much audio either side
+WHOLE_SONG_S = 300.0  # songs up to this long are tracked whole; longer ones in stretches of at most
+BEAT_WINDOW_S = 60.0  # this length ...
+BEAT_CONTEXT_S = 10.0  # ... each seen with this much audio either side
 
 
 def madmom_available() -> bool:
@@ -41,10 +43,10 @@ def madmom_available() -> bool:
 def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.ndarray:
     """Beat times of a song in seconds.
 
-    Songs longer than :data:`BEAT_WINDOW_S` plus twice :data:`BEAT_CONTEXT_S` are tracked window by
-    window (each with that much audio either side as context, keeping the beats of its own stretch):
-    both trackers hold whole-song spectrograms and madmom's DBN a (frames x tempo states) table, which
-    would grow to many GB for an hour of audio.
+    Songs longer than :data:`WHOLE_SONG_S` are tracked in equal stretches of at most
+    :data:`BEAT_WINDOW_S`, each seen with :data:`BEAT_CONTEXT_S` of audio either side and keeping the
+    beats of its own stretch: both trackers hold whole-song spectrograms and madmom's DBN a (frames x
+    tempo states) table, which would grow to many GB for an hour of audio (about 0.5 GB for a stretch).
 
     Args:
         audio: ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``.
@@ -61,15 +63,19 @@ def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.n
     track = (
         _madmom_beats if method == "madmom" or (method == "auto" and madmom_available()) else _librosa_beats
     )
-    window, context = round(BEAT_WINDOW_S * sr), round(BEAT_CONTEXT_S * sr)
     n_samples = samples.shape[1]
-    if n_samples <= window + 2 * context:
+    if n_samples <= round(WHOLE_SONG_S * sr):
         return _track_mono(track, samples, sr)
+    # equal stretches (a short last one would let the tracker settle on another tempo), each tracked
+    # with context either side; spans keep their full length at the song's ends
+    count = -(-n_samples // round(BEAT_WINDOW_S * sr))
+    stretch = -(-n_samples // count)
+    span = min(stretch + 2 * round(BEAT_CONTEXT_S * sr), n_samples)
     found = []
-    for start in range(0, n_samples, window):
-        lo, hi = max(start - context, 0), min(start + window + context, n_samples)
-        beats = _track_mono(track, samples[:, lo:hi], sr) + lo / sr
-        found.append(beats[(beats >= start / sr) & (beats < (start + window) / sr)])
+    for start in range(0, n_samples, stretch):
+        lo = min(max(start - round(BEAT_CONTEXT_S * sr), 0), n_samples - span)
+        beats = _track_mono(track, samples[:, lo : lo + span], sr) + lo / sr
+        found.append(beats[(beats >= start / sr) & (beats < (start + stretch) / sr)])
     return np.concatenate(found)
 
 

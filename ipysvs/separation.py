@@ -343,24 +343,60 @@ class VocalFrames:
     """Collects the separated vocal magnitude of every frame while a song is separated.
 
     Patches are cross-faded like the audio; several stereo groups (multi-channel input) are averaged.
-    After separation, :attr:`magnitude` holds ``(2, frames, 1024)`` float32 magnitudes on Spleeter's
-    grid (44.1 kHz STFT frames).
+    Frames that later patches still add to are summed in float32; a frame is stored once the patches
+    have moved past it, as float16 (half the memory; float32 from then on if the audio is too loud
+    for float16). Patches must come in order of their start (all groups' patch before the next).
+    After separation, :attr:`magnitude` holds ``(2, frames, 1024)`` magnitudes on Spleeter's grid
+    (44.1 kHz STFT frames).
     """
 
+    FLOAT16_LIMIT = 65_000.0  # float16 overflows to inf at 65 520
+
     def __init__(self) -> None:
-        self.magnitude = torch.zeros(2, 0, MODEL_BINS)
-        self.groups = 1
+        self.reset(0, 1)
 
     def reset(self, n_frames: int, groups: int) -> None:
         """Prepare for a song of ``n_frames`` frames separated as ``groups`` stereo groups."""
-        self.magnitude = torch.zeros(2, n_frames, MODEL_BINS)
+        self._stored = torch.zeros(2, n_frames, MODEL_BINS, dtype=torch.float16)
+        self._pending = torch.zeros(2, 0, MODEL_BINS)  # float32 sums of frames pending_start..
+        self._pending_start = 0
         self.groups = groups
 
     def add(self, patch: Patch, spectrum: torch.Tensor, ratio: torch.Tensor) -> None:
         """Accumulate one patch: ``spectrum`` ``(2, 2049, length)``, ``ratio`` ``(2, 1024, length)``."""
-        stop = min(patch.start + patch.length, self.magnitude.shape[1])
+        if patch.start < self._pending_start:
+            raise ValueError(
+                f"patch at frame {patch.start} comes after frames {self._pending_start}.. were stored"
+            )
+        self._store_before(patch.start)
+        stop = min(patch.start + patch.length, self._stored.shape[1])
+        missing = stop - self._pending_start - self._pending.shape[1]
+        if missing > 0:
+            self._pending = torch.cat([self._pending, torch.zeros(2, missing, MODEL_BINS)], dim=1)
         weighted = ratio * spectrum[:, :MODEL_BINS].abs() * (patch.weights / self.groups)
-        self.magnitude[:, patch.start : stop] += weighted[..., : stop - patch.start].transpose(1, 2)
+        first = patch.start - self._pending_start
+        self._pending[:, first : first + stop - patch.start] += weighted[..., : stop - patch.start].transpose(
+            1, 2
+        )
+
+    @property
+    def magnitude(self) -> torch.Tensor:
+        """``(2, frames, 1024)`` float16 (float32 for very loud audio) magnitudes of every frame."""
+        self._store_before(self._stored.shape[1])
+        return self._stored
+
+    def _store_before(self, frame: int) -> None:
+        """Store the pending frames before ``frame`` (no later patch reaches them)."""
+        count = min(max(frame - self._pending_start, 0), self._pending.shape[1])
+        if count:
+            done = self._pending[:, :count]
+            if self._stored.dtype == torch.float16 and float(done.abs().max()) > self.FLOAT16_LIMIT:
+                self._stored = self._stored.float()
+            self._stored[:, self._pending_start : self._pending_start + count] = done
+            self._pending = self._pending[:, count:].contiguous()
+        self._pending_start += count
+        if not self._pending.shape[1]:  # nothing pending: the next patch starts the pending frames
+            self._pending_start = max(self._pending_start, frame)
 
 
 def ratio_mask(

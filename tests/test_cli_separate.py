@@ -166,3 +166,20 @@ def test_demo_writes_stems_pitch_and_beats(tmp_path) -> None:
     assert scores["Overall Accuracy"] > 0.8  # the synthesised melody is found
     beats = np.loadtxt(folder / "beats.csv", comments="#")
     assert beats.size > 10 and np.all(np.diff(beats) > 0)
+
+
+def test_streamed_stems_equal_the_api_separation(tmp_path) -> None:
+    # 30 s at 48 kHz: three patches, resampled on the way in and out, written as they are separated
+    import ipysvs
+
+    mixture = harmonic_tone(30.0, 48000, channels=2, seed=4)
+    path = tmp_path / "long.wav"
+    soundfile.write(str(path), mixture.T, 48000, subtype="FLOAT")
+    assert main(["separate", str(path), "--out", str(tmp_path / "out"), "--quiet", "--stems-only"]) == 0
+    vocals, sr = soundfile.read(
+        str(tmp_path / "out" / "long" / "vocals.wav"), always_2d=True, dtype="float32"
+    )
+    expected, _ = ipysvs.separate(mixture, 48000)
+    assert sr == 48000
+    np.testing.assert_array_equal(vocals.T, expected)
+    _assert_stems(tmp_path / "out" / "long", mixture.T, 48000)

@@ -165,15 +165,21 @@ def test_export_refuses_other_formats_and_writes_nothing(session, tmp_path, file
 def test_an_export_that_fails_leaves_no_truncated_stem(session, tmp_path, monkeypatch) -> None:
     import soundfile
 
-    def cut_short(path: str, data: np.ndarray, *args: object, **kwargs: object) -> None:
-        with open(path, "wb") as handle:
-            handle.write(b"RIFF")  # a few bytes, then the disk is full
-        raise OSError(28, "No space left on device")
+    write = soundfile.SoundFile.write
+    blocks_written = []
 
-    monkeypatch.setattr(soundfile, "write", cut_short)
+    def cut_short(file: soundfile.SoundFile, data: np.ndarray) -> None:
+        if blocks_written:  # the first block goes to disk, then the disk is full
+            raise OSError(28, "No space left on device")
+        blocks_written.append(len(data))
+        write(file, data)
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", cut_short)
+    monkeypatch.setattr(ipysvs.audio, "IO_BLOCK", 1000)  # many blocks per stem
     with pytest.raises(ipysvs.AudioFileError, match="No space left"):
         session.export(tmp_path / "out")
-    assert list((tmp_path / "out").iterdir()) == []
+    assert blocks_written == [1000]  # the stem was half-written when the disk filled up ...
+    assert list((tmp_path / "out").iterdir()) == []  # ... and nothing of it is left
 
 
 # ---------------------------------------------------------------------- caches never lock a song out

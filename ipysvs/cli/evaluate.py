@@ -36,7 +36,8 @@ __all__ = ["add_parser", "analysed_system", "run"]
 def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
     """Separation and vocal F0 of a mono track, as scored by ``ipysvs evaluate``."""
     analysis = analyse(track.mixture[np.newaxis], track.sr, beats=False)
-    return analysis.vocals[0], analysis.accompaniment[0], analysis.f0
+    vocals = analysis.vocals[0]
+    return vocals, track.mixture - vocals, analysis.f0
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:

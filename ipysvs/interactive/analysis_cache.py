@@ -30,7 +30,7 @@ __all__ = [
     "content_key",
 ]
 
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"  # 2: saliency from the float16 magnitudes the cache holds
 ANALYSED_ARRAYS = ("vocals", "vocal_magnitude", "salience", "f0_times", "f0_hz", "f0_confidence", "beats")
 
 
@@ -64,7 +64,7 @@ def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
     compact = magnitude.astype(np.float16, copy=False)
     return {
         "vocals": analysis.vocals,
-        "vocal_magnitude": compact if np.isfinite(compact).all() else magnitude.astype(np.float32),
+        "vocal_magnitude": compact if audio_io.all_finite(compact) else magnitude.astype(np.float32),
         "salience": analysis.salience.astype(np.float16),
         "f0_times": analysis.f0.times,
         "f0_hz": analysis.f0.hz,
