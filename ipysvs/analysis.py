@@ -11,6 +11,7 @@ import torch
 from . import audio as audio_io
 from .beats import detect_beats
 from .f0 import Trajectory
+from .memory import return_freed_memory
 from .models.joint import JointModel, default_joint_model
 from .pitch import salience_trajectory, song_salience
 from .progress import Progress
@@ -58,13 +59,17 @@ def analyse(
     pitch_model = pitch_model or default_joint_model()
     # the beats first: the tracker's working memory is freed before the separation's outputs exist
     beat_times = detect_beats(samples, sr) if beats else np.zeros(0)
+    return_freed_memory()
     collector = VocalFrames()
     vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
+    return_freed_memory()
     salience = song_salience(pitch_model.salience, collector.magnitude)
+    f0 = salience_trajectory(salience)
+    return_freed_memory()
     return SongAnalysis(
         vocals=vocals,
         vocal_magnitude=collector.magnitude,
         salience=salience,
-        f0=salience_trajectory(salience),
+        f0=f0,
         beats=beat_times,
     )

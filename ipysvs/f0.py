@@ -160,16 +160,19 @@ def decode_salience(
     Returns:
         ``(hz, confidence)``, each ``(frames,)``: F0 in Hz (0 = unvoiced) and the peak value.
     """
-    salience = np.asarray(salience, dtype=np.float64)
+    salience = np.asarray(salience)
+    if salience.dtype.kind not in "fiu":
+        raise ParameterError(f"salience must be numeric, got dtype {salience.dtype}")
     if salience.ndim != 2 or salience.shape[1] != N_PITCH_BINS:
         raise ParameterError(f"salience must be (frames, {N_PITCH_BINS}), got shape {salience.shape}")
     if not np.isfinite(salience).all():
         raise ParameterError("salience contains NaN or infinite values")
+    # peaks on the map as it is (no float64 copy of a song's saliency), arithmetic in float64
     peak = salience.argmax(axis=1)
-    confidence = salience[np.arange(len(peak)), peak]
+    confidence = salience[np.arange(len(peak)), peak].astype(np.float64)
     offsets = np.arange(-2, 3)
     neighbours = np.clip(peak[:, np.newaxis] + offsets, 0, N_PITCH_BINS - 1)
-    weights = np.take_along_axis(salience, neighbours, axis=1)
+    weights = np.take_along_axis(salience, neighbours, axis=1).astype(np.float64)
     refined = (weights * neighbours).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
     hz = np.where(confidence >= threshold, bin_to_hz(refined), 0.0)
     return hz, confidence.astype(np.float32)

@@ -64,7 +64,9 @@ def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
     compact = magnitude.astype(np.float16, copy=False)
     return {
         "vocals": analysis.vocals,
-        "vocal_magnitude": compact if audio_io.all_finite(compact) else magnitude.astype(np.float32),
+        "vocal_magnitude": compact
+        if audio_io.all_finite(compact.reshape(2, -1))
+        else magnitude.astype(np.float32),
         "salience": analysis.salience.astype(np.float16),
         "f0_times": analysis.f0.times,
         "f0_hz": analysis.f0.hz,
