@@ -20,6 +20,7 @@ import torch
 
 from . import audio as audio_io
 from .errors import ParameterError
+from .memory import return_freed_memory
 from .models.unet import FRAME_MULTIPLE, SeparationUNet
 from .progress import Progress
 from .spectral import (
@@ -40,6 +41,7 @@ __all__ = [
     "PATCH_BATCH",
     "PATCH_FRAMES",
     "RATIO_EPS",
+    "TRIM_EVERY_PATCHES",
     "Patch",
     "Separator",
     "StreamedInput",
@@ -57,6 +59,7 @@ PATCH_FRAMES = 512
 OVERLAP_FRAMES = 32
 PATCH_BATCH = 2  # patches per network call: two run ~15 % faster than one after the other on a CPU
 RATIO_EPS = 1e-10
+TRIM_EVERY_PATCHES = 4  # give freed memory back to the system this often (ipysvs.memory)
 # the vocal ratio above 11 kHz is the mean ratio of the top bins below it (9.7..11 kHz)
 EXTENSION_SOURCE_BINS = 128
 
@@ -218,7 +221,9 @@ class Separator:
         ]
         output = audio_io.ResamplingStream(samples.shape[0], SAMPLE_RATE, sr)
         emitted = 0
-        for pieces in zip(*streams, strict=True):
+        for index, pieces in enumerate(zip(*streams, strict=True)):
+            if index % TRIM_EVERY_PATCHES == TRIM_EVERY_PATCHES - 1:
+                return_freed_memory()  # the patches' freed temporaries would otherwise pile up
             block = np.concatenate(
                 [
                     piece if group.stop - group.start == 2 else piece.mean(axis=0, keepdims=True)
