@@ -199,7 +199,27 @@ class Separator:
         whatever the song's length. Channels are separated in stereo pairs (0, 1), (2, 3), ...; a lone
         channel is separated as dual mono and its two vocal channels averaged. A ``collector``
         receives every patch's vocal magnitudes on the way (for pitch estimation without a second pass).
+
+        Raises:
+            ParameterError: ``samples`` is not finite float32 ``(channels, samples)`` audio or ``sr``
+                not a supported rate (checked here, before the first block).
         """
+        if not (isinstance(samples, np.ndarray) and samples.dtype == np.float32 and samples.ndim == 2):
+            raise ParameterError(
+                "vocal_blocks takes float32 (channels, samples) audio (ipysvs.audio.as_channels_first "
+                f"makes it), got {type(samples).__name__} {getattr(samples, 'dtype', '')} "
+                f"{getattr(samples, 'shape', '')}"
+            )
+        checked, _ = audio_io.as_channels_first(samples)
+        if checked.shape != samples.shape:
+            raise ParameterError(f"audio shaped {samples.shape} has more channels than samples")
+        sr = audio_io.validate_sample_rate(sr)
+        return self._vocal_blocks(samples, sr, progress, collector)
+
+    def _vocal_blocks(
+        self, samples: np.ndarray, sr: int, progress: Progress | None, collector: VocalFrames | None
+    ) -> Iterator[np.ndarray]:
+        """:meth:`vocal_blocks` of checked input."""
         n_resampled = audio_io.resampled_length(samples.shape[1], sr, SAMPLE_RATE)
         n_frames = frame_count(n_resampled)
         patches = plan_patches(n_frames, overlap=self.overlap_frames)

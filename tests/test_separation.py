@@ -115,6 +115,22 @@ def test_vocal_blocks_stream_the_same_vocals(sr: int, channels: int) -> None:
     np.testing.assert_allclose(streamed[:, sr:-sr], 0.25 * round_trip[:, sr:-sr], atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("audio", "sr", "message"),
+    [
+        (np.zeros((2, 1000), dtype=np.int16), 44100, "float32"),
+        (np.zeros(1000, dtype=np.float32), 44100, "float32"),
+        (np.zeros((1000, 2), dtype=np.float32), 44100, "more channels than samples"),
+        (np.full((2, 1000), np.nan, dtype=np.float32), 44100, "NaN"),
+        (np.zeros((2, 1000), dtype=np.float32), 4000, "sample rate"),
+        ([[0.0] * 1000] * 2, 44100, "float32"),
+    ],
+)
+def test_vocal_blocks_checks_its_input_when_called(audio, sr: int, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        ConstantRatioSeparator(0.5).vocal_blocks(audio, sr)  # before any block is asked for
+
+
 def test_streamed_input_equals_a_whole_song_resampling() -> None:
     from ipysvs import audio as audio_io
     from ipysvs.separation import StreamedInput
