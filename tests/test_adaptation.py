@@ -9,6 +9,7 @@ import torch
 from ipysvs.errors import ParameterError
 from ipysvs.interactive.adaptation import (
     UNVOICED_F0_WEIGHT,
+    AdaptReport,
     AdaptTargets,
     activity_loss,
     f0_loss,
@@ -119,3 +120,13 @@ def test_adapt_learns_the_songs_accompaniment_only_where_nobody_sings(monkeypatc
     assert all(torch.equal(v, separator[k]) for k, v in session.model.vocals.state_dict().items())
     with pytest.raises(ParameterError, match="learn_accompaniment"):
         session.adapt(learn_accompaniment="yes")
+
+
+@pytest.mark.parametrize(
+    ("epochs", "expected"),
+    [(2.0, (3.0, 1.0)), (0.5, (3.0, 1.0)), (6.0, (4.0, 1.0)), (0.0, (3.0, 1.0))],
+)
+def test_the_report_compares_whole_passes_not_single_steps(epochs: float, expected) -> None:
+    report = AdaptReport(losses=[4.0, 3.0, 2.0, 1.0, 1.0, 1.0], steps=6, epochs=epochs)
+    assert report.pass_losses == pytest.approx(expected)
+    assert AdaptReport().pass_losses is None and "no training" in repr(AdaptReport())

@@ -132,6 +132,11 @@ def test_adapt_follows_corrections_and_reports(session, song) -> None:
     shown = repr(report)  # one line for a notebook
     assert len(shown) < 250 and "\n" not in shown and "4 steps" in shown
     assert f"{report.changed_frames} uncorrected F0 frames changed" in shown
+    first, last = report.pass_losses
+    assert first == pytest.approx(np.mean(report.losses[:2])) and last == pytest.approx(
+        np.mean(report.losses[2:])
+    )
+    assert f"{first:.4g} (first pass)" in shown and "% of their energy" in shown
     assert repr(session).endswith(f"1 edit, {int(session.corrected.sum())} corrected frames>")
 
 

@@ -126,9 +126,24 @@ class AdaptReport:
     changed_frames: int = 0
     vocal_change: float = 0.0
 
+    @property
+    def pass_losses(self) -> tuple[float, float] | None:
+        """Mean loss over the first and over the last pass through the training frames (over the
+        first and second half of the steps when they make fewer than two passes); None without
+        training. Single steps' losses are too noisy to compare (each sees other random crops)."""
+        if not self.losses:
+            return None
+        steps = len(self.losses)
+        per_pass = round(steps / self.epochs) if self.epochs > 0 else steps
+        window = max(1, min(per_pass, steps // 2))
+        return float(np.mean(self.losses[:window])), float(np.mean(self.losses[-window:]))
+
     def __repr__(self) -> str:
         """One line a notebook can show: what trained, how long, how the loss moved, what changed."""
-        loss = f"loss {self.losses[0]:.4g} -> {self.losses[-1]:.4g}" if self.losses else "no training"
+        passes = self.pass_losses
+        loss = (
+            f"mean loss {passes[0]:.4g} (first pass) -> {passes[1]:.4g} (last)" if passes else "no training"
+        )
         return (
             f"<AdaptReport {self.variant}, layers {self.layers!r}: {self.steps} steps ({self.epochs:.1f} "
             f"epochs) in {self.seconds:.2f} s, {loss}, {self.changed_frames} uncorrected F0 frames changed, "
