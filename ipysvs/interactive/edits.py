@@ -9,6 +9,8 @@ Kinds (``kind`` in JSON):
 * ``set_f0`` -- frames in ``[t0, t1)`` get ``hz`` (one value, or one value per frame).
 * ``draw`` -- a free-hand stroke ``(times, hz)``: frames between its first and last point follow it
   (linear in log frequency between points; a 0 Hz point makes its neighbourhood unvoiced).
+* ``snap`` -- a stretch moved onto the saliency's ridge: stored and replayed as the stroke
+  ``(times, hz)`` of the pitch it snapped to, like ``draw``.
 * ``unvoice`` -- nobody sings in ``[t0, t1)`` (the paper's right-button delete).
 * ``shift_octave`` -- voiced frames in ``[t0, t1)`` move by ``octaves`` (+1 or -1).
 * ``activity`` -- Cantisani's temporal annotation: the voice is active (``vocal=True``) or silent
@@ -33,6 +35,7 @@ __all__ = [
     "MarkActivity",
     "SetF0",
     "ShiftOctave",
+    "Snap",
     "Unvoice",
     "activity",
     "apply_edits",
@@ -115,6 +118,14 @@ class Draw(Edit):
 
 
 @dataclass(frozen=True)
+class Snap(Draw):
+    """A stretch moved onto the saliency's ridge (``Session.snap``): replayed as the stroke of the
+    snapped pitch it produced, so later changes of the saliency do not move it again."""
+
+    kind: ClassVar[str] = "snap"
+
+
+@dataclass(frozen=True)
 class Unvoice(Edit):
     """Nobody sings in ``[t0, t1)``."""
 
@@ -155,7 +166,9 @@ class MarkActivity(Edit):
         return hz
 
 
-EDIT_KINDS: dict[str, type[Edit]] = {k.kind: k for k in (SetF0, Draw, Unvoice, ShiftOctave, MarkActivity)}
+EDIT_KINDS: dict[str, type[Edit]] = {
+    k.kind: k for k in (SetF0, Draw, Snap, Unvoice, ShiftOctave, MarkActivity)
+}
 
 
 def edit_from_json(record: object, *, duration_s: float) -> Edit:
@@ -196,12 +209,12 @@ def validate_edit(edit: Edit, *, duration_s: float) -> Edit:
         _check_hz(values, "set_f0", allow_zero=False)
         changes["hz"] = float(values[0]) if np.ndim(edit.hz) == 0 else tuple(values.tolist())
     elif isinstance(edit, Draw):
-        times, hz = _numbers(edit.times, "draw", "times"), _numbers(edit.hz, "draw", "hz")
+        times, hz = _numbers(edit.times, edit.kind, "times"), _numbers(edit.hz, edit.kind, "hz")
         if np.ndim(edit.times) != 1 or np.ndim(edit.hz) != 1 or times.size < 2 or times.size != hz.size:
             raise ParameterError("draw: times and hz must be 1-D and of one length (at least two points)")
         if not np.isfinite(times).all() or (np.diff(times) <= 0).any():
             raise ParameterError("draw: stroke times must be finite and strictly increasing")
-        _check_hz(hz, "draw", allow_zero=True)
+        _check_hz(hz, edit.kind, allow_zero=True)
         changes.update(times=tuple(times.tolist()), hz=tuple(hz.tolist()))
     elif isinstance(edit, ShiftOctave):
         octaves = edit.octaves

@@ -54,6 +54,7 @@ from .edits import (
     MarkActivity,
     SetF0,
     ShiftOctave,
+    Snap,
     Unvoice,
     activity,
     apply_edits,
@@ -264,7 +265,7 @@ class Session:
             raise ParameterError(f"[{t0}, {t1}) s covers {covered.size} frame(s); snap needs at least two")
         snapped = snap_to_ridge(self._salience[covered], self.f0.hz[covered])
         self._push(
-            Draw(
+            Snap(
                 float(self.frame_times[covered[0]]),
                 float(self.frame_times[covered[-1]]),
                 tuple(self.frame_times[covered].tolist()),
