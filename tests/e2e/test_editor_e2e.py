@@ -171,7 +171,7 @@ def test_code_changes_redraw_and_hostile_messages_change_nothing(
     wait_status(page, "snap: done")
     steps.shot("selection-octave-snap")
     edits = kernel.json("[e.to_json() for e in s.edits[_n + 1:]]")
-    assert [e["kind"] for e in edits] == ["shift_octave", "draw"]
+    assert [e["kind"] for e in edits] == ["shift_octave", "snap"]
     assert edits[0]["octaves"] == 1 and 5.1 < edits[0]["t0"] < 5.3 and 5.7 < edits[0]["t1"] < 5.9
 
     page.keyboard.press("?")
