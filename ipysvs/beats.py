@@ -70,10 +70,11 @@ def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.n
     # with context either side; spans keep their full length at the song's ends
     count = -(-n_samples // round(BEAT_WINDOW_S * sr))
     stretch = -(-n_samples // count)
-    span = min(stretch + 2 * round(BEAT_CONTEXT_S * sr), n_samples)
+    context = round(BEAT_CONTEXT_S * sr)
+    span = min(stretch + 2 * context, n_samples)
     found = []
     for start in range(0, n_samples, stretch):
-        lo = min(max(start - round(BEAT_CONTEXT_S * sr), 0), n_samples - span)
+        lo = min(max(start - context, 0), n_samples - span)
         beats = _track_mono(track, samples[:, lo : lo + span], sr) + lo / sr
         found.append(beats[(beats >= start / sr) & (beats < (start + stretch) / sr)])
     return np.concatenate(found)

@@ -65,7 +65,7 @@ def analysis_arrays(analysis: SongAnalysis) -> dict[str, np.ndarray]:
     return {
         "vocals": analysis.vocals,
         "vocal_magnitude": compact
-        if audio_io.all_finite(compact.reshape(2, -1))
+        if audio_io.all_finite(compact.reshape(compact.shape[0], -1))
         else magnitude.astype(np.float32),
         "salience": analysis.salience.astype(np.float16),
         "f0_times": analysis.f0.times,
