@@ -276,13 +276,22 @@ def test_a_reloaded_adapted_session_adapts_as_if_it_had_never_been_saved(session
     np.testing.assert_allclose(restored.vocals, session.vocals, atol=1e-4)
 
 
-def test_a_session_saved_with_older_weights_loads_without_its_model(session, tmp_path) -> None:
+@pytest.mark.parametrize(
+    "older",
+    [
+        # the release whose conditioned separator was retrained
+        {"salience.x": torch.zeros(2), "vocals.condition.weight": torch.zeros(16, 1, 5, 5)},
+        # the release whose refiner had one stage
+        {"salience.x": torch.zeros(2), "refiner.unet.mask_head.weight": torch.zeros(2, 4, 1, 1)},
+    ],
+    ids=["retrained-separator", "one-stage-refiner"],
+)
+def test_a_session_saved_with_older_weights_loads_without_its_model(session, tmp_path, older) -> None:
     from safetensors.torch import save_file
 
     session.set_f0(1.0, 2.0, 220.0)
     path = session.save(tmp_path / "old")
-    older = {"salience.x": torch.zeros(2), "vocals.condition.weight": torch.zeros(16, 1, 5, 5)}
-    save_file(older, str(path / "model.safetensors"))  # what the retrained-separator release saved
+    save_file(older, str(path / "model.safetensors"))
     with pytest.warns(session_module.OlderSessionWarning, match="older ipysvs"):
         restored = ipysvs.load(path)
     assert restored.edits == session.edits

@@ -68,8 +68,9 @@ def test_training_runs_checkpoints_resumes_and_exports(tiny_mir1k, tmp_path) -> 
     assert set(validations[1]) == {"true", "estimate", "none"}
     assert len(list((run / "features").glob("*.pt"))) == 2  # one song per singer, cached
 
-    # the refiner's head moved away from zero; the pretrained separator did not move at all
-    assert torch.count_nonzero(model.refiner.unet.mask_head.weight) > 0
+    # both refiner stages' heads moved away from zero; the pretrained separator did not move at all
+    for stage in model.refiner.stages:
+        assert torch.count_nonzero(stage.unet.mask_head.weight) > 0
     for name, value in model.vocals.state_dict().items():
         assert torch.equal(value, pretrained[name]), name
 
@@ -177,6 +178,41 @@ def test_the_complex_objective_measures_the_separated_vocals_error() -> None:
     assert 0 < wrong < worse
     # the error energy of the vocals is 0.2**2 of the mixture's, relative to 0.3**2 + 0.1 of it
     assert wrong == pytest.approx(0.04 / (0.09 + 0.1), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_a_later_stage_trains_on_a_one_stage_refiner_that_stays_as_it_was(tiny_mir1k, tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    source = JointModel()
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for parameter in source.refiner.stages[0].parameters():
+            parameter.copy_(torch.randn_like(parameter) * 0.05)
+    # a file of the release whose refiner had one stage: its tensors were named refiner.unet.*
+    one_stage = {k: v.half() for k, v in source.salience.state_dict().items()}
+    one_stage = {f"salience.{k}": v for k, v in one_stage.items()} | {
+        f"refiner.{k}": v.half() for k, v in source.refiner.stages[0].state_dict().items()
+    }
+    save_file(one_stage, str(tmp_path / "one-stage.safetensors"))
+    config = tiny_config(
+        tiny_mir1k,
+        salience_steps=0,
+        refiner_steps=2,
+        refiner_stages=(1,),
+        initial_weights=str(tmp_path / "one-stage.safetensors"),
+    )
+    model = train(config, tmp_path / "run")
+    for name, value in model.refiner.stages[0].state_dict().items():
+        torch.testing.assert_close(value.float(), one_stage[f"refiner.{name}"].float(), msg=name)  # untrained
+    assert torch.count_nonzero(model.refiner.stages[1].unet.mask_head.weight) > 0  # this one did
+
+
+def test_training_config_names_the_refiner_stages() -> None:
+    with pytest.raises(ParameterError, match=r"refiner_stages must name stages among \[0, 1\]"):
+        TrainingConfig(data="", refiner_stages=(2,))
+    with pytest.raises(ParameterError, match="refiner_stages"):
+        TrainingConfig(data="", refiner_stages=())
 
 
 def test_training_config_names_the_refiner_objectives() -> None:

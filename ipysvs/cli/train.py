@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..models.refiner import STAGE_WIDTHS
 from ..research import require_extra
 from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
 from .common import EXIT_OK, count, positive_number
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         refiner_steps=args.refiner_steps,
         refiner_lr=args.refiner_lr,
         refiner_objective=args.refiner_objective,
+        refiner_stages=tuple(args.refiner_stages),
         augment=tuple(args.augment),
         initial_weights=str(args.initial_weights or ""),
         seed=args.seed,
@@ -70,10 +72,18 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="the refiner's loss: L1 of magnitudes, or the energy of the complex error (SDR-aligned)",
     )
     parser.add_argument(
+        "--refiner-stages",
+        nargs="+",
+        type=int,
+        choices=range(len(STAGE_WIDTHS)),
+        default=list(defaults.refiner_stages),
+        help="which refiner stages train (the others stay as the initial weights have them)",
+    )
+    parser.add_argument(
         "--initial-weights",
         type=Path,
         help="start from the networks of this pitch.safetensors: its saliency network and, if it has one, "
-        "its refiner (with --salience-steps 0: train the refiner alone)",
+        "its refiner stages (with --salience-steps 0: train the refiner alone)",
     )
     parser.add_argument(
         "--augment", nargs="*", default=[], choices=sorted(AUGMENTATIONS), help="Prétet's augmentations"

@@ -522,7 +522,8 @@ class Session:
                 raise
             warnings.warn(
                 f"{source} was saved by an older ipysvs: its edits and separation are restored, its "
-                "adapted model is not (that model's separator was retrained). Call adapt() to adapt again.",
+                "adapted model is not (it does not fit this release's networks). Call adapt() to adapt "
+                "again.",
                 OlderSessionWarning,
                 stacklevel=4,
             )

@@ -88,13 +88,21 @@ class JointModel(nn.Module):
 
         Raises:
             WeightsError: a tensor is missing, unexpected or misshapen (for example weights of an
-                older ipysvs, whose F0-conditioned separator was retrained).
+                older ipysvs, whose F0-conditioned separator was retrained or whose refiner had one
+                stage).
         """
         expected = self.shipped_state()
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:
-            older = any(name.startswith(("vocals.", "accompaniment.")) for name in unexpected)
-            hint = " (made with an older ipysvs whose conditioned separator was retrained)" if older else ""
+            retrained = any(name.startswith(("vocals.", "accompaniment.")) for name in unexpected)
+            one_stage = any(name.startswith("refiner.unet.") for name in unexpected)
+            hint = (
+                " (made with an older ipysvs whose conditioned separator was retrained)"
+                if retrained
+                else " (made with an older ipysvs whose refiner had one stage)"
+                if one_stage
+                else ""
+            )
             raise WeightsError(
                 f"{source}: tensors differ{hint} (missing {missing[:5]}, unexpected {unexpected[:5]})"
             )

@@ -8,9 +8,10 @@ returns a change of the mask::
 
     R = clip(R0 + g * (sigmoid(logit(R0) + delta) - sigmoid(logit(R0))), 0, 1)
 
-With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it is everywhere
-before training, while ``delta = 0``), so a frame without pitch information is separated exactly as
-the pretrained separator separates it: the pitch input can only add, through the one part trained
+in stages (:data:`STAGE_WIDTHS`): a second, deeper U-Net applies the same gated change to the first
+stage's mask. With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it
+is everywhere before training, while ``delta = 0``), so a frame without pitch information is
+separated exactly as the pretrained separator separates it: the pitch input can only add, through the one part trained
 to use it. The crop frames must be a multiple of 64 for the pretrained U-Nets that give ``R0``.
 """
 
@@ -23,26 +24,26 @@ from ..spectral import MODEL_BINS
 from .salience import render_harmonics
 from .unet import UNet
 
-REFINER_WIDTHS = (16, 32, 64, 128)
+#: the U-Net widths of the refiner's stages: a first one of four levels and a second, deeper one
+#: (five levels: twice the time context, 32 frames to a cell at the bottom) that refines the first's mask
+STAGE_WIDTHS = ((16, 32, 64, 128), (16, 32, 64, 128, 256))
 REFINER_FINAL_WIDTH = 4
-INPUT_CHANNELS = 6  # log-magnitude x2, pretrained ratio x2, harmonic comb, gate
+INPUT_CHANNELS = 6  # log-magnitude x2, ratio x2, harmonic comb, gate
 RATIO_CLAMP = 1e-4
 LEVEL_EPS = 1e-6
 
 
-class MaskRefiner(nn.Module):
-    """Gated, F0-informed change of a stereo vocal ratio mask.
+class RefinerStage(nn.Module):
+    """One gated, F0-informed change of a stereo vocal ratio mask.
 
-    A small U-Net (widths :data:`REFINER_WIDTHS`, no dropout) over ``(batch, 6, frames, 1024)`` inputs;
-    its head starts at zero, so an untrained refiner changes nothing even where the gate is open.
-    Frames must be a multiple of 16.
+    A small U-Net (``widths``, no dropout) over ``(batch, 6, frames, 1024)`` inputs; its head starts at
+    zero, so an untrained stage changes nothing even where the gate is open. Frames must be a
+    multiple of :attr:`frame_multiple`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, widths: tuple[int, ...]) -> None:
         super().__init__()
-        self.unet = UNet(
-            INPUT_CHANNELS, 2, widths=REFINER_WIDTHS, final_width=REFINER_FINAL_WIDTH, dropout_blocks=0
-        )
+        self.unet = UNet(INPUT_CHANNELS, 2, widths=widths, final_width=REFINER_FINAL_WIDTH, dropout_blocks=0)
         nn.init.zeros_(self.unet.mask_head.weight)
         nn.init.zeros_(self.unet.mask_head.bias)
 
@@ -54,19 +55,7 @@ class MaskRefiner(nn.Module):
     def forward(
         self, magnitude: torch.Tensor, ratio: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor
     ) -> torch.Tensor:
-        """The change of the vocal ratio mask.
-
-        Args:
-            magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes (any scale: each example is
-                normalised by its mean level).
-            ratio: ``(batch, 2, frames, 1024)`` the pretrained vocal ratio ``R0`` in ``[0, 1]``.
-            hz: ``(batch, frames)`` F0 in Hz (0 = unvoiced).
-            gate: ``(batch, frames)`` pitch information per frame in ``[0, 1]``.
-
-        Returns:
-            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames whose gate is zero (and
-            everywhere while the head is zero); ``R0 + change`` lies in ``[0, 1]``.
-        """
+        """The change of the vocal ratio mask ``ratio`` (shapes as in :meth:`MaskRefiner.forward`)."""
         gate = gate.clamp(0, 1).to(ratio.dtype)
         level = magnitude.mean(dim=(1, 2, 3), keepdim=True) + LEVEL_EPS
         frames = magnitude.shape[2]
@@ -83,6 +72,46 @@ class MaskRefiner(nn.Module):
         logit = torch.logit(ratio.clamp(RATIO_CLAMP, 1 - RATIO_CLAMP))
         moved = gate[:, None, :, None] * (torch.sigmoid(logit + delta) - torch.sigmoid(logit))
         return (ratio + moved).clamp(0, 1) - ratio
+
+
+class MaskRefiner(nn.Module):
+    """The refiner: :class:`RefinerStage` s in sequence (widths :data:`STAGE_WIDTHS`), each refining
+    the mask the one before it gave. Every stage is gated, so the whole change is exactly zero where
+    the gate is zero.
+
+    Attributes:
+        stages: the stages, first to last.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stages = nn.ModuleList(RefinerStage(widths) for widths in STAGE_WIDTHS)
+
+    @property
+    def frame_multiple(self) -> int:
+        """Frames must be a multiple of this."""
+        return max(stage.frame_multiple for stage in self.stages)
+
+    def forward(
+        self, magnitude: torch.Tensor, ratio: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor
+    ) -> torch.Tensor:
+        """The change of the vocal ratio mask.
+
+        Args:
+            magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes (any scale: each example is
+                normalised by its mean level).
+            ratio: ``(batch, 2, frames, 1024)`` the pretrained vocal ratio ``R0`` in ``[0, 1]``.
+            hz: ``(batch, frames)`` F0 in Hz (0 = unvoiced).
+            gate: ``(batch, frames)`` pitch information per frame in ``[0, 1]``.
+
+        Returns:
+            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames whose gate is zero (and
+            everywhere while the heads are zero); ``R0 + change`` lies in ``[0, 1]``.
+        """
+        refined = ratio
+        for stage in self.stages:
+            refined = refined + stage(magnitude, refined, hz, gate)
+        return refined - ratio
 
 
 def stem_l1(
@@ -116,4 +145,4 @@ def masked_error_energy(ratio: torch.Tensor, mixture: torch.Tensor, voice: torch
     return (error / (reference + LEVEL_EPS)).mean()
 
 
-__all__ = ["REFINER_WIDTHS", "MaskRefiner", "masked_error_energy", "stem_l1"]
+__all__ = ["STAGE_WIDTHS", "MaskRefiner", "RefinerStage", "masked_error_energy", "stem_l1"]

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional
 
 from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
-from ..models.refiner import masked_error_energy, stem_l1
+from ..models.refiner import STAGE_WIDTHS, masked_error_energy, stem_l1
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
 from ..separation import Separator
@@ -71,6 +72,7 @@ __all__ = [
     "stage_parameter_groups",
     "start_from",
     "train",
+    "trained_networks",
     "training_conditioning",
     "validate_refiner",
 ]
@@ -104,6 +106,7 @@ class TrainingConfig:
     salience_lr: float = 1e-3
     refiner_lr: float = 1e-3
     refiner_objective: str = "l1"
+    refiner_stages: tuple[int, ...] = (0, 1)
     augment: tuple[str, ...] = ()
     refiner_augment: bool = True
     max_semitones: float = 3.0
@@ -119,6 +122,11 @@ class TrainingConfig:
         if self.refiner_objective not in REFINER_OBJECTIVES:
             raise ParameterError(
                 f"refiner_objective must be one of {REFINER_OBJECTIVES}, got {self.refiner_objective!r}"
+            )
+        stages = range(len(STAGE_WIDTHS))
+        if not self.refiner_stages or any(stage not in stages for stage in self.refiner_stages):
+            raise ParameterError(
+                f"refiner_stages must name stages among {list(stages)}, got {list(self.refiner_stages)}"
             )
 
     def steps(self, stage: str) -> int:
@@ -460,15 +468,22 @@ def salience_loss(model: JointModel, batch: tuple[torch.Tensor, torch.Tensor]) -
     return functional.binary_cross_entropy(model.salience(inputs).clamp(1e-6, 1 - 1e-6), targets)
 
 
-def stage_parameter_groups(model: JointModel, stage: str, lr: float) -> list[dict]:
-    """Optimizer parameter groups of ``stage``: the saliency network or the refiner; every other
+def trained_networks(model: JointModel, stage: str, config: TrainingConfig) -> list[nn.Module]:
+    """What ``stage`` trains: the saliency network, or the refiner stages ``config.refiner_stages``."""
+    if stage == "salience":
+        return [model.salience]
+    return [model.refiner.stages[index] for index in config.refiner_stages]
+
+
+def stage_parameter_groups(model: JointModel, networks: list[nn.Module], lr: float) -> list[dict]:
+    """Optimizer parameter groups training ``networks`` (see :func:`trained_networks`); every other
     parameter (the pretrained separator above all) is frozen."""
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    trained = model.salience if stage == "salience" else model.refiner
-    for parameter in trained.parameters():
+    parameters = [parameter for network in networks for parameter in network.parameters()]
+    for parameter in parameters:
         parameter.requires_grad_(True)
-    return [{"params": list(trained.parameters()), "lr": lr}]
+    return [{"params": parameters, "lr": lr}]
 
 
 class Run:
@@ -586,20 +601,26 @@ def _validation(model: JointModel, stage: str, config: TrainingConfig, features:
 
 def start_from(model: JointModel, path: Path) -> None:
     """Copy the trained networks of a ``pitch.safetensors`` into ``model``: its saliency network, and
-    its refiner when the file has one (an older ipysvs' file has a saliency network only).
+    the refiner stages the file has (an older ipysvs' file has a saliency network only, or a
+    one-stage refiner, whose tensors become stage 0; the stages it lacks stay untrained: they change
+    nothing).
 
     Raises:
-        WeightsError: the file is unreadable or holds no fitting saliency network or refiner.
+        WeightsError: the file is unreadable or holds no fitting saliency network or refiner stage.
     """
     from ..errors import WeightsError
     from ..models.joint import read_shipped_state
 
     state = read_shipped_state(path)
-    for part in ("salience", "refiner"):
+    one_stage = {k: v for k, v in state.items() if k.startswith("refiner.unet.")}
+    state |= {k.replace("refiner.", "refiner.stages.0.", 1): v for k, v in one_stage.items()}
+    parts = {"salience": model.salience} | {
+        f"refiner.stages.{index}": stage for index, stage in enumerate(model.refiner.stages)
+    }
+    for part, network in parts.items():
         prefix = f"{part}."
         tensors = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
-        network = getattr(model, part)
-        if not tensors and part == "refiner":
+        if not tensors and part != "salience":
             continue
         if set(tensors) != set(network.state_dict()):
             raise WeightsError(f"{path}: holds no {part} network of this shape")
@@ -621,14 +642,15 @@ def _train_stage(
     progress: Progress | None,
 ) -> None:
     lr = config.salience_lr if stage == "salience" else config.refiner_lr
-    optimizer = torch.optim.Adam(stage_parameter_groups(model, stage, lr))
+    networks = trained_networks(model, stage, config)
+    optimizer = torch.optim.Adam(stage_parameter_groups(model, networks, lr))
     if state["step"] > 0 and (run.folder / "optimizer.pt").is_file():
         optimizer.load_state_dict(torch.load(run.folder / "optimizer.pt", weights_only=True))
-    # The network that learns from scratch normalises with batch statistics; the frozen pretrained
-    # separator keeps its running statistics and no dropout.
+    # The networks that learn normalise with batch statistics; the frozen ones (the pretrained
+    # separator, refiner stages not trained) keep their running statistics and no dropout.
     model.eval()
-    trained = model.salience if stage == "salience" else model.refiner
-    trained.train()
+    for network in networks:
+        network.train()
     rng = np.random.default_rng(_seed(config, state) + 1)
     total = config.steps(stage)
     started = time.time() - state["seconds"]
@@ -650,7 +672,7 @@ def _train_stage(
             run.log(stage=stage, step=step + 1, loss=loss.item(), seconds=state["seconds"])
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == total:
             run.save_checkpoint(model, optimizer, state)
-    trained.eval()
+    model.eval()
 
 
 def _config_dict(config: TrainingConfig) -> dict:
