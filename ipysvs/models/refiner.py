@@ -11,8 +11,9 @@ returns a change of the mask::
 in stages (:data:`STAGE_WIDTHS`): a second, deeper U-Net applies the same gated change to the first
 stage's mask. With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it
 is everywhere before training, while ``delta = 0``), so a frame without pitch information is
-separated exactly as the pretrained separator separates it: the pitch input can only add, through the one part trained
-to use it. The crop frames must be a multiple of 64 for the pretrained U-Nets that give ``R0``.
+separated exactly as the pretrained separator separates it: the pitch input can only add, through
+the one part trained to use it. The crop frames must be a multiple of 64 for the pretrained U-Nets
+that give ``R0``.
 """
 
 from __future__ import annotations
