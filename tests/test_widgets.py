@@ -156,6 +156,7 @@ TRAIT_TYPES = {
     traitlets.Bool: "boolean",
     traitlets.Unicode: "string",
     traitlets.Dict: "object",
+    traitlets.List: "array",
 }
 
 
@@ -267,6 +268,7 @@ def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Ses
     while session.undo():
         pass
     app = build_app(session)
+    assert app.views.toggle.layout.display == "none"  # no before/after to compare yet
     editor = app.editor
     sent = Recorder()
     editor.send = sent
@@ -279,7 +281,7 @@ def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Ses
     assert len(session.reports) >= 1 and not editor.busy
     assert editor.outputs_revision == 1 and progress[-1] == 1.0 and len(progress) > 3
     assert "adapted 1x" in app.status.value and "before the last Update DNN" in app.players.value
-    assert not app.views.toggle.disabled
+    assert app.views.toggle.layout.display == ""
     mask_after = app.views.sources["mask"].data["image"][0]
     app.views.toggle.value = "before"
     np.testing.assert_array_equal(app.views.sources["mask"].data["image"][0], mask_before)
@@ -290,6 +292,22 @@ def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Ses
     status, revision = app.status.value, editor.revision
     session.unvoice(5.0, 5.5)
     assert (app.status.value, editor.revision) == (status, revision), "a closed app stops following"
+
+
+def test_the_views_follow_the_editors_zoom_and_a_bad_range_is_refused(session: ipysvs.Session) -> None:
+    from ipysvs.widgets.app import build_app
+
+    app = build_app(session)
+    axis = app.views.time_axis
+    assert (axis.start, axis.end) == (0, session.duration_s)
+    app.editor.time_range = [1.5, 3.25]  # what the browser sets after a zoom
+    assert (axis.start, axis.end) == (1.5, 3.25)
+    assert all(plot.x_range is axis for plot in app.views.model._model.children)
+    for bad in ([3.0, 1.0], [float("nan"), 2.0], ["1", 2.0], [1.0], [0.0, 1e9], [True, 2.0]):
+        app.editor.time_range = bad
+        assert app.editor.time_range == [1.5, 3.25] and (axis.start, axis.end) == (1.5, 3.25), bad
+        assert app.editor.error.startswith("refused: a time range must be [t0, t1] s inside the song")
+    app.close()
 
 
 def test_editor_starts_with_the_sessions_undo_and_redo_state(session: ipysvs.Session) -> None:

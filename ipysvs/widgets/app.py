@@ -39,6 +39,7 @@ class App(ipywidgets.VBox):
         self.add_class("ipysvs-app")
         self._refresh("open")
         self._unsubscribe = session.observe(self._refresh)
+        self.editor.observe(self._follow_zoom, names="time_range")
 
     def __repr__(self) -> str:
         return f"<ipysvs app of {self.session!r}>"
@@ -54,6 +55,11 @@ class App(ipywidgets.VBox):
         self.views.unsubscribe()
         self.editor.close()
         super().close()  # the Bokeh model closes itself when collected (its close() may run once only)
+
+    def _follow_zoom(self, change: dict) -> None:
+        """The Bokeh views show the time range the editor shows."""
+        if len(change["new"]) == 2:
+            self.views.show_time_range(*change["new"])
 
     def _refresh(self, kind: str) -> None:
         if kind in ("open", "adapt"):

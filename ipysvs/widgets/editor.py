@@ -39,6 +39,9 @@ PHASES = {"train": (0.0, 0.7), "estimate": (0.7, 0.75), "separate": (0.75, 1.0)}
 PROGRESS_STEP = 0.01  # smallest progress change sent to the browser
 
 
+SLACK_S = 0.1  # a time range from the browser may pass the song's ends by this much (rounding)
+
+
 def _bytes(values: np.ndarray, dtype: str) -> bytes:
     return np.ascontiguousarray(values, dtype=dtype).tobytes()
 
@@ -51,7 +54,9 @@ class F0Editor(anywidget.AnyWidget):
     ``corrected`` uint8, ``confidence`` uint8 (0..255), ``activity`` int8, each ``(frames,)``;
     ``beats`` float64 s; and as JSON ``duration`` (s), ``revision`` (bumped with every trajectory
     change), ``outputs_revision`` (bumped by each adaptation), ``can_undo``, ``can_redo``, ``busy``,
-    ``progress`` (0..1), ``phase`` and ``error`` (the last refused request, "" when fine).
+    ``progress`` (0..1), ``phase`` and ``error`` (the last refused request, "" when fine); and from
+    the browser ``time_range``, ``[t0, t1]`` s the editor shows (empty until it first zooms or pans;
+    the app's Bokeh views follow it).
     """
 
     _esm = STATIC / "editor.js"
@@ -76,6 +81,7 @@ class F0Editor(anywidget.AnyWidget):
     progress = traitlets.Float(0.0).tag(sync=True)
     phase = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    time_range = traitlets.List(default_value=[]).tag(sync=True)  # checked by _check_time_range
 
     def __init__(self, session: Session, **kwargs: object) -> None:
         times = session.frame_times
@@ -128,6 +134,20 @@ class F0Editor(anywidget.AnyWidget):
         self._push_trajectory()
 
     # ------------------------------------------------------------------ browser -> kernel
+    @traitlets.validate("time_range")
+    def _check_time_range(self, proposal: traitlets.Bunch) -> list[float]:
+        """A time range from the browser is ``[t0, t1]`` s with ``0 <= t0 < t1 <= duration`` (rounding
+        slack of a frame); anything else is refused (shown as ``error``) and the range stays as it was."""
+        value = proposal["value"]
+        numbers = len(value) == 2 and all(type(t) in (int, float) for t in value)
+        start, stop = (float(t) for t in value) if numbers else (np.nan, np.nan)
+        inside = -SLACK_S <= start < stop <= self.duration + SLACK_S  # False for NaN and infinities
+        if not inside:
+            self.error = f"refused: a time range must be [t0, t1] s inside the song, got {value!r:.80}"
+            logger.error("ipysvs editor: %s", self.error)
+            return list(self.time_range)
+        return [max(start, 0.0), min(stop, self.duration)]
+
     def _on_message(self, _widget: object, content: object, buffers: list) -> None:
         request_id = content.get("id") if isinstance(content, dict) else None
         try:

@@ -1,6 +1,7 @@
 """Bokeh views of a Session's separation (jupyter_bokeh): the mixture, vocals and accompaniment
-spectrograms, the vocal mask and the F0 saliency, on linked time axes, with a before/after toggle
-around the last adaptation.
+spectrograms, the vocal mask and the F0 saliency, on linked time axes that also follow the F0
+editor's zoom (:meth:`SeparationViews.show_time_range`), with a before/after toggle around the last
+adaptation (shown once there is one).
 
 Frequencies are shown on a log axis in octaves above 55 Hz (A1), labelled with note names; long songs
 are reduced to at most ``MAX_COLUMNS`` columns (the maximum of each group of frames).
@@ -87,7 +88,9 @@ class SeparationViews:
             tooltips=["the current separation", "the separation before the last Update DNN"],
         )
         self.toggle.observe(lambda _change: self.show_outputs(), names="value")
-        self.model = BokehModel(self._layout())
+        layout = self._layout()
+        self.time_axis = layout.children[0].x_range  # shared by every panel
+        self.model = BokehModel(layout)
         self.widget = ipywidgets.VBox([self.toggle, self.model]).add_class("ipysvs-views")
         self.refresh()
         self.unsubscribe = session.observe(lambda kind: self.refresh() if kind == "adapt" else None)
@@ -155,8 +158,12 @@ class SeparationViews:
     def refresh(self) -> None:
         """After an adaptation: forget the cached stems, enable the toggle, redraw."""
         self._magnitudes = {key: value for key, value in self._magnitudes.items() if key[0] == "mixture"}
-        self.toggle.disabled = not self.session.reports
+        self.toggle.layout.display = "" if self.session.reports else "none"  # nothing to compare before
         self.show_outputs()
+
+    def show_time_range(self, start_s: float, stop_s: float) -> None:
+        """Show seconds ``start_s`` to ``stop_s`` in every panel (the editor's zoom)."""
+        self.time_axis.update(start=float(start_s), end=float(stop_s))
 
     def show_outputs(self) -> None:
         """Show the outputs the toggle selects in the vocals, accompaniment, mask and saliency panels."""

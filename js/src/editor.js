@@ -4,12 +4,13 @@
 
 import { applyDraw, applyShift, applyUnvoice, spanOf, Stroke } from "./edits.js";
 import { fullView, panView, pitchGrid, xToTime, yToBin, yToHz, zoomView } from "./geometry.js";
-import { KEY_CONTROLS, keyCommand, MOUSE_CONTROLS } from "./keys.js";
+import { KEY_CONTROLS, keyCommand, keyRoute, MOUSE_CONTROLS } from "./keys.js";
 import { asBytes, asTyped, drawPayload, Requests, summary } from "./protocol.js";
 import { buildTiles, COLOURS, drawBackground, drawForeground } from "./render.js";
 
 const MARGIN = { left: 40, top: 4, right: 8, bottom: 22 };
 const HEIGHT = 340;
+const RANGE_SYNC_MS = 150; // the visible time range reaches the kernel after the view rests this long
 const MAX_SAMPLES = 10000; // timing samples kept for the latency figures
 const WHEEL_ZOOM = 1.0015; // zoom factor per wheel delta unit
 
@@ -32,13 +33,14 @@ function pushSample(list, value) {
 class Editor {
   constructor(model, el) {
     this.model = model;
-    this.root = element("div", { class: "ipysvs-editor", "data-lm-suppress-shortcuts": "true" });
+    this.root = element("div", { class: "ipysvs-editor" });
     el.appendChild(this.root);
     this.stats = { frameMs: [], roundTripMs: [] };
     this.requests = new Requests((content, buffers) => model.send(content, undefined, buffers), () => performance.now());
     this.requests.roundTrips = this.stats.roundTripMs;
     this.drag = null;
     this.selection = null;
+    this.hovered = false; // the pointer is over the canvas
     this.playhead = null;
     this.audio = null; // {key, element, url}
     this.pendingAudioKey = "";
@@ -94,6 +96,7 @@ class Editor {
     for (const [label, colour] of [
       ["estimated", `rgb(${COLOURS.estimated})`],
       ["corrected", COLOURS.corrected],
+      ["F0 saliency (shading)", COLOURS.salience],
       ["playhead", COLOURS.playhead],
     ]) {
       const swatch = element("i");
@@ -106,17 +109,21 @@ class Editor {
   helpOverlay() {
     const overlay = element("div", { class: "ipysvs-help", "data-testid": "help-overlay", hidden: "" });
     overlay.appendChild(element("h4", {}, "F0 editor controls"));
-    const table = element("table");
-    const seen = new Set();
-    const rows = [...MOUSE_CONTROLS, ...KEY_CONTROLS.map((c) => [c.keys, c.description])];
-    for (const [keys, description] of rows) {
-      if (seen.has(keys)) continue;
-      seen.add(keys);
-      const row = element("tr");
-      row.append(element("th", {}, keys), element("td", {}, description));
-      table.appendChild(row);
+    const columns = element("div", { class: "ipysvs-help-columns" });
+    const keys = KEY_CONTROLS.filter((c, i) => KEY_CONTROLS.findIndex((d) => d.keys === c.keys) === i);
+    for (const rows of [MOUSE_CONTROLS, keys.map((c) => [c.keys, c.description])]) {
+      const table = element("table");
+      for (const [gesture, description] of rows) {
+        const row = element("tr");
+        row.append(element("th", {}, gesture), element("td", {}, description));
+        table.appendChild(row);
+      }
+      columns.appendChild(table);
     }
-    overlay.append(table, element("p", {}, "Yellow F0 = your corrections; blue = the model's estimate (fainter = less confident); orange shading = F0 saliency. Press ? or Escape to close."));
+    overlay.append(
+      columns,
+      element("p", {}, "Yellow F0 = your corrections; blue = the model's estimate (fainter = less confident); orange shading = F0 saliency. Ctrl+S, Shift+Enter and Escape stay the notebook's. Press ? or Escape to close."),
+    );
     return overlay;
   }
 
@@ -174,6 +181,13 @@ class Editor {
     });
     this.canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     this.root.addEventListener("keydown", (e) => this.keyDown(e));
+    // the editor's keys also work while the pointer is over it, before any click
+    this.canvas.addEventListener("pointerenter", () => (this.hovered = true));
+    this.canvas.addEventListener("pointerleave", () => (this.hovered = false));
+    this.hoverKeys = (e) => {
+      if (!this.hasKeyboard()) this.keyDown(e);
+    };
+    window.addEventListener("keydown", this.hoverKeys, true);
     this.undoButton.addEventListener("click", () => this.undo());
     this.redoButton.addEventListener("click", () => this.redo());
     this.adaptButton.addEventListener("click", () => this.adapt());
@@ -190,8 +204,11 @@ class Editor {
     this.undoButton.disabled = busy || !model.get("can_undo");
     this.redoButton.disabled = busy || !model.get("can_redo");
     this.adaptButton.disabled = busy;
-    this.adaptButton.textContent = busy ? `Updating… (${model.get("phase")})` : "Update DNN";
+    // the button keeps its width while busy (the phase goes to the status line), so the toolbar never reflows
+    this.adaptButton.textContent = busy ? "Updating…" : "Update DNN";
     this.progress.value = model.get("progress");
+    this.progress.title = busy ? model.get("phase") : "";
+    if (busy) this.statusLine.textContent = `Update DNN: ${model.get("phase")}…`;
     for (const [node] of this.regionButtons) node.disabled = busy || this.selection === null;
     this.errorLine.textContent = model.get("error");
   }
@@ -268,6 +285,19 @@ class Editor {
     this.view = view;
     this.backgroundDirty = true;
     this.invalidate();
+    this.shareTimeRange();
+  }
+
+  /** Tell the kernel the visible time range (the Bokeh views follow it), once the view rests. */
+  shareTimeRange() {
+    clearTimeout(this.rangeTimer);
+    this.rangeTimer = setTimeout(() => {
+      const range = [this.view.t0, this.view.t1];
+      const shared = this.model.get("time_range");
+      if (shared.length === 2 && shared[0] === range[0] && shared[1] === range[1]) return;
+      this.model.set("time_range", range);
+      this.model.save_changes();
+    }, RANGE_SYNC_MS);
   }
 
   // ------------------------------------------------------------------ mouse
@@ -440,12 +470,36 @@ class Editor {
     this.help.hidden = !this.help.hidden;
   }
 
+  /** Whether the keyboard focus is inside the editor. */
+  hasKeyboard() {
+    return this.root.contains(document.activeElement);
+  }
+
+  /** Route a keydown (js/src/keys.js keyRoute): the editor's command, the notebook's, or nobody's. */
   keyDown(event) {
-    const control = keyCommand(event);
-    if (control === null) return;
-    event.preventDefault();
-    event.stopPropagation();
-    this[control.command](event);
+    const focused = this.hasKeyboard();
+    const route = keyRoute(event, {
+      focused,
+      hovered: this.hovered,
+      typing: isTextField(document.activeElement),
+      escapable: this.selection !== null || !this.help.hidden,
+    });
+    if (route === "editor") {
+      event.preventDefault();
+      event.stopPropagation();
+      this[keyCommand(event).command](event);
+    } else if (route === "none") {
+      event.stopPropagation();
+    } else if (focused && event.key === "Escape") {
+      this.leaveKeyboard(); // Escape hands the keyboard back: the notebook's command mode keys work again
+    }
+  }
+
+  /** Give the keyboard back to the notebook the editor sits in (or to the page). */
+  leaveKeyboard() {
+    const notebook = this.root.closest(".jp-Notebook");
+    this.canvas.blur();
+    if (notebook !== null) notebook.focus({ preventScroll: true });
   }
 
   // ------------------------------------------------------------------ playback
@@ -510,9 +564,17 @@ class Editor {
   }
 
   destroy() {
+    clearTimeout(this.rangeTimer);
+    window.removeEventListener("keydown", this.hoverKeys, true);
     this.resizeObserver.disconnect();
     this.stopAudio();
   }
+}
+
+/** Whether ``node`` takes typed text (an input, a text area, a code cell's editor). */
+function isTextField(node) {
+  if (node === null) return false;
+  return node.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName);
 }
 
 function renderError(el, error) {

@@ -155,6 +155,11 @@ export function timeTicks(t0, t1, pixels) {
 }
 
 /** A tick label: seconds with as many decimals as the step needs, m:ss past a minute. */
+/** The time axis's title: its labels read seconds, or minutes:seconds once a tick passes a minute. */
+export function timeAxisTitle(ticks) {
+  return ticks.some((t) => t >= 60) ? "time (m:ss)" : "time (s)";
+}
+
 export function formatTime(t, step) {
   const decimals = step >= 1 ? 0 : step >= 0.1 ? 1 : 2;
   if (t < 60) return t.toFixed(decimals);

@@ -56,3 +56,38 @@ function lower(event) {
 export function keyCommand(event) {
   return KEY_CONTROLS.find((control) => control.match(event)) ?? null;
 }
+
+/**
+ * Keys the notebook keeps even while the editor has the keyboard: Ctrl / Cmd / Alt combinations the
+ * editor does not use (Ctrl+S saves the notebook), Enter with a modifier (Shift+Enter runs the cell),
+ * Tab and the function keys.
+ */
+export function notebookKeeps(event) {
+  if (event.key === "Enter") return event.shiftKey || event.altKey || ctrl(event);
+  if (event.key === "Tab" || /^F\d{1,2}$/.test(event.key)) return true;
+  return (ctrl(event) || event.altKey) && keyCommand(event) === null;
+}
+
+/**
+ * Who handles a keydown, given where the keyboard and the pointer are.
+ *
+ * - "editor": the editor's command runs and the notebook never sees the key;
+ * - "notebook": the key goes on to JupyterLab / Notebook 7 untouched (its save, run and command-mode
+ *   shortcuts keep working);
+ * - "none": nobody acts on it (a plain key the editor does not use, kept from the notebook's
+ *   single-key command-mode shortcuts, which would otherwise insert or delete cells while the
+ *   editor has the keyboard).
+ *
+ * @param {KeyboardEvent} event
+ * @param {{focused: boolean, hovered: boolean, typing: boolean, escapable: boolean}} state the
+ *   editor has the keyboard focus; the pointer is over it; the focus is in a text field (a code
+ *   cell, an input), where every key belongs to that field; Escape has a selection or the help to close.
+ */
+export function keyRoute(event, state) {
+  if (state.typing) return "notebook";
+  const control = keyCommand(event);
+  const usable = control !== null && (control.command !== "clearSelection" || state.escapable);
+  if (!state.focused) return usable && state.hovered ? "editor" : "notebook";
+  if (usable) return "editor";
+  return control !== null || notebookKeeps(event) ? "notebook" : "none";
+}

@@ -27,6 +27,7 @@ export const SYNCED_MODEL = Object.freeze({
   progress: ["number", "0..1 of the adaptation"],
   phase: ["string", "the adaptation's phase"],
   error: ["string", "the last refused request, empty when fine"],
+  time_range: ["array", "[t0, t1] s the editor shows (set by the editor; the app's Bokeh views follow it)"],
 });
 
 /** A Uint8Array over a DataView, ArrayBuffer or typed array (no copy). */

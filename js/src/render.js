@@ -2,7 +2,7 @@
 // and note grids, axes) redrawn only when the view changes, and a foreground (F0 trajectory, the stroke
 // being drawn, selection, playhead) redrawn every animation frame while something moves.
 
-import { binToY, formatTime, hzToY, noteLines, timeToX, timeTicks, visibleFrames } from "./geometry.js";
+import { binToY, formatTime, hzToY, noteLines, timeAxisTitle, timeToX, timeTicks, visibleFrames } from "./geometry.js";
 
 export const COLOURS = {
   estimated: "47,208,255", // rgb of the model's F0; alpha follows its confidence
@@ -16,6 +16,7 @@ export const COLOURS = {
   noteStrong: "rgba(255,255,255,0.45)",
   axis: "#c8c8c8",
   frame: "#1b1b1f",
+  salience: "rgb(255,120,20)", // the shading's hue at full saliency (pixelColour)
   sung: "#3ddc84",
   silent: "#ff5050",
 };
@@ -144,7 +145,7 @@ function drawTimeAxis(ctx, view) {
   }
   ctx.stroke();
   ctx.textAlign = "right";
-  ctx.fillText("time (s)", view.left - 4, y + 5);
+  ctx.fillText(timeAxisTitle(ticks), view.left - 4, y + 5);
 }
 
 /**
@@ -168,7 +169,8 @@ export function f0Polylines(trajectory, view) {
     const style = corrected[i] ? "corrected" : `estimated-${level}`;
     if (line === null || style !== lineStyle) {
       const previous = line === null ? null : line[line.length - 1];
-      line = previous === null ? [i] : [previous, i];
+      const joined = previous !== null && (!corrected[i] === !corrected[previous] || nearPitch(hz[previous], hz[i]));
+      line = joined ? [previous, i] : [i];
       lineStyle = style;
       if (!groups.has(style)) groups.set(style, []);
       groups.get(style).push(line);
@@ -177,6 +179,14 @@ export function f0Polylines(trajectory, view) {
     }
   }
   return groups;
+}
+
+/** A line joins a correction to the estimate beside it only where they meet within this (cents):
+ * a stroke drawn away from the estimate does not start with a vertical connector down to it. */
+const JOIN_CENTS = 100;
+
+function nearPitch(a, b) {
+  return Math.abs(1200 * Math.log2(a / b)) < JOIN_CENTS;
 }
 
 /** Add a polyline through the points `indices` of (times s, hz) to the current path. */

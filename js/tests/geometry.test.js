@@ -4,6 +4,7 @@ import { test } from "node:test";
 import {
   clampView,
   formatTime,
+  timeAxisTitle,
   fullView,
   hzToY,
   nearestFrame,
@@ -104,4 +105,6 @@ test("time ticks and labels", () => {
   assert.equal(timeTicks(0, 600, 800).step, 60);
   assert.equal(formatTime(2.5, 0.5), "2.5");
   assert.equal(formatTime(125, 5), "2:05");
+  assert.equal(timeAxisTitle([0, 20, 40]), "time (s)");
+  assert.equal(timeAxisTitle([40, 60, 80]), "time (m:ss)", "labels in m:ss get a title that says so");
 });

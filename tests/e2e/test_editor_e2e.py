@@ -6,6 +6,8 @@ each step is saved in ``tests/e2e/artifacts/`` (kept by CI as artefacts).
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,7 +56,8 @@ class Steps:
 
 @pytest.fixture
 def opened(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[object, Kernel, Steps]]:
-    """The quickstart open in the app named by the test's ``app`` parameter, every cell run."""
+    """The quickstart open in the app named by the test's ``app`` parameter, every cell run; the
+    notebook's file on the server is ``steps.notebook``."""
     app = request.param
     with jupyter_server(app, tmp_path, [QUICKSTART]) as server, browser(tmp_path / "profile") as page:
         page.set_default_timeout(120_000)
@@ -67,13 +70,65 @@ def opened(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[obj
             kernel.run("pass")  # queued behind the notebook's cells: returns once they all ran
             page.locator(EDITOR).first.scroll_into_view_if_needed()
             page.wait_for_timeout(500)
-            yield page, kernel, Steps(page, f"{request.node.name.split('[')[0]}-{app}")
+            steps = Steps(page, f"{request.node.name.split('[')[0]}-{app}")
+            steps.notebook = server.root / QUICKSTART.name
+            yield page, kernel, steps
         finally:
             kernel.close()
 
 
 def wait_status(page: object, text: str, timeout_ms: float = 60_000) -> None:
     page.locator(STATUS).filter(has_text=text).wait_for(timeout=timeout_ms)
+
+
+EDITOR_HAS_KEYBOARD = "() => !!document.activeElement?.closest('.ipysvs-editor')"
+
+
+def check_notebook_keys_work_from_the_editor(page: object, kernel: Kernel, steps: Steps) -> None:
+    """After drawing (the editor then has the keyboard): Ctrl+S saves the notebook, Escape hands the
+    keyboard back to the notebook in command mode, Shift+Enter runs the editor's cell and the next
+    cell becomes the active one."""
+    geometry = editor_geometry(page)
+    drag(page, point(geometry, 3.0, 240.0), point(geometry, 3.6, 250.0))
+    wait_status(page, "draw: done")
+    assert page.evaluate(EDITOR_HAS_KEYBOARD)
+    saved_before = steps.notebook.stat().st_mtime_ns
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-mod-current.jp-mod-dirty, .jp-mod-dirty .jp-mod-current')"
+    )
+    deadline = time.monotonic() + 30
+    while steps.notebook.stat().st_mtime_ns == saved_before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert steps.notebook.stat().st_mtime_ns > saved_before, "Ctrl+S from the editor saved the notebook"
+    saved = json.loads(steps.notebook.read_text())
+    assert any(
+        "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+        for cell in saved["cells"]
+        for output in cell.get("outputs", [])
+    ), "the saved file is the run notebook, with its widget outputs"
+
+    page.keyboard.press("Escape")
+    assert not page.evaluate(EDITOR_HAS_KEYBOARD)
+    assert page.evaluate("() => !!document.querySelector('.jp-Notebook.jp-mod-commandMode')")
+
+    page.locator(EDITOR).first.click(position={"x": 5, "y": 5})  # back into the editor (a margin click)
+    assert page.evaluate(EDITOR_HAS_KEYBOARD)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    editor_cell = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+        ".findIndex(c => c.querySelector('[data-testid=f0-editor]'))"
+    )
+    runs_before = kernel.json("get_ipython().execution_count")
+    page.keyboard.press("Shift+Enter")
+    active = cells.nth(editor_cell + 1)
+    page.wait_for_function(
+        "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i].classList.contains('jp-mod-active')",
+        arg=editor_cell + 1,
+    )
+    kernel.run("pass")  # behind the cell Shift+Enter ran
+    assert kernel.json("get_ipython().execution_count") == runs_before + 1, "Shift+Enter ran the cell"
+    assert active.is_visible()
 
 
 @pytest.mark.parametrize("opened", ["lab"], indirect=True)
@@ -115,9 +170,11 @@ def test_draw_delete_undo_adapt_in_jupyterlab(opened: tuple[object, Kernel, Step
     redone = kernel.json("[s.redo(), [e.to_json() for e in s.edits[_e2e[0]:]], s.undo()][1]")
     assert redone[1] == {"kind": "unvoice", "t0": erase["t0"], "t1": erase["t1"]}  # the undone deletion
 
+    toolbar_height = page.locator(".ipysvs-toolbar").first.bounding_box()["height"]
     page.click("[data-testid=adapt-button]")
     page.locator("[data-testid=adapt-button]").filter(has_text="Updating").wait_for()
     steps.shot("adapting")
+    assert page.locator(".ipysvs-toolbar").first.bounding_box()["height"] == toolbar_height  # no reflow
     wait_status(page, "adapt: done", timeout_ms=600_000)
     steps.shot("adapted")
     outcome = kernel.json(
@@ -130,6 +187,8 @@ def test_draw_delete_undo_adapt_in_jupyterlab(opened: tuple[object, Kernel, Step
     page.click(".ipysvs-views .widget-toggle-button >> nth=1")  # "before it"
     page.wait_for_timeout(1000)
     steps.shot("views-before", ".ipysvs-views")
+
+    check_notebook_keys_work_from_the_editor(page, kernel, steps)
 
 
 @pytest.mark.parametrize("opened", ["lab"], indirect=True)
@@ -177,7 +236,33 @@ def test_code_changes_redraw_and_hostile_messages_change_nothing(
     page.keyboard.press("?")
     page.locator("[data-testid=help-overlay]").wait_for(state="visible")
     steps.shot("help")
+    fits = page.evaluate(
+        """() => {
+        const help = document.querySelector('[data-testid=help-overlay]');
+        const surface = help.parentElement.getBoundingClientRect(), box = help.getBoundingClientRect();
+        return {scrolls: help.scrollHeight > help.clientHeight + 1, inside: box.bottom <= surface.bottom + 1,
+                rows: help.querySelectorAll('tr').length, text: help.textContent};
+    }"""
+    )
+    assert not fits["scrolls"] and fits["inside"], fits  # every row shows, nothing cut off
+    assert fits["rows"] >= 20 and "this help" in fits["text"] and "Delete / Backspace" in fits["text"]
     page.keyboard.press("Escape")
+    assert page.locator("[data-testid=help-overlay]").is_hidden()
+
+    # the Bokeh views follow the editor's zoom (keys "+" zoom in around the centre)
+    page.locator(EDITOR).first.hover()
+    for _ in range(3):
+        page.keyboard.press("+")
+    view = page.evaluate("() => document.querySelector('[data-testid=f0-editor]').ipysvsEditor.view")
+    assert view["t1"] - view["t0"] < 10  # zoomed in from the whole 20 s
+    page.wait_for_function(  # every Bokeh panel of the app shows the editor's time range
+        """([t0, t1]) => [...(window.Bokeh?.documents ?? [])].some((doc) => doc.roots().some((root) =>
+            (root.children ?? []).length === 5 && root.children.every((plot) =>
+                Math.abs(plot.x_range.start - t0) < 1e-6 && Math.abs(plot.x_range.end - t1) < 1e-6)))""",
+        arg=[view["t0"], view["t1"]],
+        timeout=20_000,
+    )
+    steps.shot("views-follow-zoom", ".ipysvs-views")
 
     page.click("[data-testid=play-button]")
     page.wait_for_function(
@@ -199,3 +284,4 @@ def test_notebook7_renders_and_edits(opened: tuple[object, Kernel, Steps]) -> No
     edits = kernel.json("[e.to_json() for e in s.edits[_n:]]")
     assert [e["kind"] for e in edits] == ["draw"]
     assert 5.8 < edits[0]["t0"] < 6.2
+    check_notebook_keys_work_from_the_editor(page, kernel, steps)

@@ -157,6 +157,11 @@ function timeTicks(t0, t1, pixels) {
 }
 
 /** A tick label: seconds with as many decimals as the step needs, m:ss past a minute. */
+/** The time axis's title: its labels read seconds, or minutes:seconds once a tick passes a minute. */
+function timeAxisTitle(ticks) {
+  return ticks.some((t) => t >= 60) ? "time (m:ss)" : "time (s)";
+}
+
 function formatTime(t, step) {
   const decimals = step >= 1 ? 0 : step >= 0.1 ? 1 : 2;
   if (t < 60) return t.toFixed(decimals);
@@ -310,6 +315,7 @@ const SYNCED_MODEL = Object.freeze({
   progress: ["number", "0..1 of the adaptation"],
   phase: ["string", "the adaptation's phase"],
   error: ["string", "the last refused request, empty when fine"],
+  time_range: ["array", "[t0, t1] s the editor shows (set by the editor; the app's Bokeh views follow it)"],
 });
 
 /** A Uint8Array over a DataView, ArrayBuffer or typed array (no copy). */
@@ -434,6 +440,41 @@ function keyCommand(event) {
   return KEY_CONTROLS.find((control) => control.match(event)) ?? null;
 }
 
+/**
+ * Keys the notebook keeps even while the editor has the keyboard: Ctrl / Cmd / Alt combinations the
+ * editor does not use (Ctrl+S saves the notebook), Enter with a modifier (Shift+Enter runs the cell),
+ * Tab and the function keys.
+ */
+function notebookKeeps(event) {
+  if (event.key === "Enter") return event.shiftKey || event.altKey || ctrl(event);
+  if (event.key === "Tab" || /^F\d{1,2}$/.test(event.key)) return true;
+  return (ctrl(event) || event.altKey) && keyCommand(event) === null;
+}
+
+/**
+ * Who handles a keydown, given where the keyboard and the pointer are.
+ *
+ * - "editor": the editor's command runs and the notebook never sees the key;
+ * - "notebook": the key goes on to JupyterLab / Notebook 7 untouched (its save, run and command-mode
+ *   shortcuts keep working);
+ * - "none": nobody acts on it (a plain key the editor does not use, kept from the notebook's
+ *   single-key command-mode shortcuts, which would otherwise insert or delete cells while the
+ *   editor has the keyboard).
+ *
+ * @param {KeyboardEvent} event
+ * @param {{focused: boolean, hovered: boolean, typing: boolean, escapable: boolean}} state the
+ *   editor has the keyboard focus; the pointer is over it; the focus is in a text field (a code
+ *   cell, an input), where every key belongs to that field; Escape has a selection or the help to close.
+ */
+function keyRoute(event, state) {
+  if (state.typing) return "notebook";
+  const control = keyCommand(event);
+  const usable = control !== null && (control.command !== "clearSelection" || state.escapable);
+  if (!state.focused) return usable && state.hovered ? "editor" : "notebook";
+  if (usable) return "editor";
+  return control !== null || notebookKeeps(event) ? "notebook" : "none";
+}
+
 // ---- render.js
 // Drawing the F0 editor on a 2-D canvas: a cached background (spectrogram with saliency shading, beat
 // and note grids, axes) redrawn only when the view changes, and a foreground (F0 trajectory, the stroke
@@ -452,6 +493,7 @@ const COLOURS = {
   noteStrong: "rgba(255,255,255,0.45)",
   axis: "#c8c8c8",
   frame: "#1b1b1f",
+  salience: "rgb(255,120,20)", // the shading's hue at full saliency (pixelColour)
   sung: "#3ddc84",
   silent: "#ff5050",
 };
@@ -580,7 +622,7 @@ function drawTimeAxis(ctx, view) {
   }
   ctx.stroke();
   ctx.textAlign = "right";
-  ctx.fillText("time (s)", view.left - 4, y + 5);
+  ctx.fillText(timeAxisTitle(ticks), view.left - 4, y + 5);
 }
 
 /**
@@ -604,7 +646,8 @@ function f0Polylines(trajectory, view) {
     const style = corrected[i] ? "corrected" : `estimated-${level}`;
     if (line === null || style !== lineStyle) {
       const previous = line === null ? null : line[line.length - 1];
-      line = previous === null ? [i] : [previous, i];
+      const joined = previous !== null && (!corrected[i] === !corrected[previous] || nearPitch(hz[previous], hz[i]));
+      line = joined ? [previous, i] : [i];
       lineStyle = style;
       if (!groups.has(style)) groups.set(style, []);
       groups.get(style).push(line);
@@ -613,6 +656,14 @@ function f0Polylines(trajectory, view) {
     }
   }
   return groups;
+}
+
+/** A line joins a correction to the estimate beside it only where they meet within this (cents):
+ * a stroke drawn away from the estimate does not start with a vertical connector down to it. */
+const JOIN_CENTS = 100;
+
+function nearPitch(a, b) {
+  return Math.abs(1200 * Math.log2(a / b)) < JOIN_CENTS;
 }
 
 /** Add a polyline through the points `indices` of (times s, hz) to the current path. */
@@ -707,6 +758,7 @@ function drawForeground(ctx, view, scene) {
 
 const MARGIN = { left: 40, top: 4, right: 8, bottom: 22 };
 const HEIGHT = 340;
+const RANGE_SYNC_MS = 150; // the visible time range reaches the kernel after the view rests this long
 const MAX_SAMPLES = 10000; // timing samples kept for the latency figures
 const WHEEL_ZOOM = 1.0015; // zoom factor per wheel delta unit
 
@@ -729,13 +781,14 @@ function pushSample(list, value) {
 class Editor {
   constructor(model, el) {
     this.model = model;
-    this.root = element("div", { class: "ipysvs-editor", "data-lm-suppress-shortcuts": "true" });
+    this.root = element("div", { class: "ipysvs-editor" });
     el.appendChild(this.root);
     this.stats = { frameMs: [], roundTripMs: [] };
     this.requests = new Requests((content, buffers) => model.send(content, undefined, buffers), () => performance.now());
     this.requests.roundTrips = this.stats.roundTripMs;
     this.drag = null;
     this.selection = null;
+    this.hovered = false; // the pointer is over the canvas
     this.playhead = null;
     this.audio = null; // {key, element, url}
     this.pendingAudioKey = "";
@@ -791,6 +844,7 @@ class Editor {
     for (const [label, colour] of [
       ["estimated", `rgb(${COLOURS.estimated})`],
       ["corrected", COLOURS.corrected],
+      ["F0 saliency (shading)", COLOURS.salience],
       ["playhead", COLOURS.playhead],
     ]) {
       const swatch = element("i");
@@ -803,17 +857,21 @@ class Editor {
   helpOverlay() {
     const overlay = element("div", { class: "ipysvs-help", "data-testid": "help-overlay", hidden: "" });
     overlay.appendChild(element("h4", {}, "F0 editor controls"));
-    const table = element("table");
-    const seen = new Set();
-    const rows = [...MOUSE_CONTROLS, ...KEY_CONTROLS.map((c) => [c.keys, c.description])];
-    for (const [keys, description] of rows) {
-      if (seen.has(keys)) continue;
-      seen.add(keys);
-      const row = element("tr");
-      row.append(element("th", {}, keys), element("td", {}, description));
-      table.appendChild(row);
+    const columns = element("div", { class: "ipysvs-help-columns" });
+    const keys = KEY_CONTROLS.filter((c, i) => KEY_CONTROLS.findIndex((d) => d.keys === c.keys) === i);
+    for (const rows of [MOUSE_CONTROLS, keys.map((c) => [c.keys, c.description])]) {
+      const table = element("table");
+      for (const [gesture, description] of rows) {
+        const row = element("tr");
+        row.append(element("th", {}, gesture), element("td", {}, description));
+        table.appendChild(row);
+      }
+      columns.appendChild(table);
     }
-    overlay.append(table, element("p", {}, "Yellow F0 = your corrections; blue = the model's estimate (fainter = less confident); orange shading = F0 saliency. Press ? or Escape to close."));
+    overlay.append(
+      columns,
+      element("p", {}, "Yellow F0 = your corrections; blue = the model's estimate (fainter = less confident); orange shading = F0 saliency. Ctrl+S, Shift+Enter and Escape stay the notebook's. Press ? or Escape to close."),
+    );
     return overlay;
   }
 
@@ -871,6 +929,13 @@ class Editor {
     });
     this.canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     this.root.addEventListener("keydown", (e) => this.keyDown(e));
+    // the editor's keys also work while the pointer is over it, before any click
+    this.canvas.addEventListener("pointerenter", () => (this.hovered = true));
+    this.canvas.addEventListener("pointerleave", () => (this.hovered = false));
+    this.hoverKeys = (e) => {
+      if (!this.hasKeyboard()) this.keyDown(e);
+    };
+    window.addEventListener("keydown", this.hoverKeys, true);
     this.undoButton.addEventListener("click", () => this.undo());
     this.redoButton.addEventListener("click", () => this.redo());
     this.adaptButton.addEventListener("click", () => this.adapt());
@@ -887,8 +952,11 @@ class Editor {
     this.undoButton.disabled = busy || !model.get("can_undo");
     this.redoButton.disabled = busy || !model.get("can_redo");
     this.adaptButton.disabled = busy;
-    this.adaptButton.textContent = busy ? `Updating… (${model.get("phase")})` : "Update DNN";
+    // the button keeps its width while busy (the phase goes to the status line), so the toolbar never reflows
+    this.adaptButton.textContent = busy ? "Updating…" : "Update DNN";
     this.progress.value = model.get("progress");
+    this.progress.title = busy ? model.get("phase") : "";
+    if (busy) this.statusLine.textContent = `Update DNN: ${model.get("phase")}…`;
     for (const [node] of this.regionButtons) node.disabled = busy || this.selection === null;
     this.errorLine.textContent = model.get("error");
   }
@@ -965,6 +1033,19 @@ class Editor {
     this.view = view;
     this.backgroundDirty = true;
     this.invalidate();
+    this.shareTimeRange();
+  }
+
+  /** Tell the kernel the visible time range (the Bokeh views follow it), once the view rests. */
+  shareTimeRange() {
+    clearTimeout(this.rangeTimer);
+    this.rangeTimer = setTimeout(() => {
+      const range = [this.view.t0, this.view.t1];
+      const shared = this.model.get("time_range");
+      if (shared.length === 2 && shared[0] === range[0] && shared[1] === range[1]) return;
+      this.model.set("time_range", range);
+      this.model.save_changes();
+    }, RANGE_SYNC_MS);
   }
 
   // ------------------------------------------------------------------ mouse
@@ -1137,12 +1218,36 @@ class Editor {
     this.help.hidden = !this.help.hidden;
   }
 
+  /** Whether the keyboard focus is inside the editor. */
+  hasKeyboard() {
+    return this.root.contains(document.activeElement);
+  }
+
+  /** Route a keydown (js/src/keys.js keyRoute): the editor's command, the notebook's, or nobody's. */
   keyDown(event) {
-    const control = keyCommand(event);
-    if (control === null) return;
-    event.preventDefault();
-    event.stopPropagation();
-    this[control.command](event);
+    const focused = this.hasKeyboard();
+    const route = keyRoute(event, {
+      focused,
+      hovered: this.hovered,
+      typing: isTextField(document.activeElement),
+      escapable: this.selection !== null || !this.help.hidden,
+    });
+    if (route === "editor") {
+      event.preventDefault();
+      event.stopPropagation();
+      this[keyCommand(event).command](event);
+    } else if (route === "none") {
+      event.stopPropagation();
+    } else if (focused && event.key === "Escape") {
+      this.leaveKeyboard(); // Escape hands the keyboard back: the notebook's command mode keys work again
+    }
+  }
+
+  /** Give the keyboard back to the notebook the editor sits in (or to the page). */
+  leaveKeyboard() {
+    const notebook = this.root.closest(".jp-Notebook");
+    this.canvas.blur();
+    if (notebook !== null) notebook.focus({ preventScroll: true });
   }
 
   // ------------------------------------------------------------------ playback
@@ -1207,9 +1312,17 @@ class Editor {
   }
 
   destroy() {
+    clearTimeout(this.rangeTimer);
+    window.removeEventListener("keydown", this.hoverKeys, true);
     this.resizeObserver.disconnect();
     this.stopAudio();
   }
+}
+
+/** Whether ``node`` takes typed text (an input, a text area, a code cell's editor). */
+function isTextField(node) {
+  if (node === null) return false;
+  return node.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName);
 }
 
 function renderError(el, error) {
