@@ -221,7 +221,10 @@ def test_export_and_players(session, tmp_path) -> None:
     assert {p.name for p in folder.iterdir()} == {"vocals.wav", "accompaniment.wav", "f0.csv", "edits.json"}
     assert json.loads((folder / "edits.json").read_text())[0]["kind"] == "set_f0"
     player = session.audio("mixture")
-    assert player.data[:4] == b"RIFF"
+    assert player.data[:4] == b"OggS" and player.mimetype == "audio/ogg"
+    assert session.audio("mixture", file_format="wav").data[:4] == b"RIFF"
+    with pytest.raises(ParameterError, match="file_format must be one of"):
+        session.audio("mixture", file_format="mp3")
     with pytest.raises(ParameterError, match="not been adapted"):
         session.audio("vocals", before=True)
     with pytest.raises(ParameterError, match="choose one of"):

@@ -4,6 +4,7 @@ nothing), spectrogram images, the Bokeh views and the composed app."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -254,11 +255,14 @@ def test_code_changes_reach_the_editor(editor, session: ipysvs.Session) -> None:
     assert (hz[(session.frame_times >= 4.0) & (session.frame_times < 4.5)] == 0).all()
 
 
-def test_audio_request_answers_with_a_wav(editor) -> None:
+def test_audio_request_answers_with_the_stem_at_the_songs_rate_and_channels(editor) -> None:
+    import soundfile
+
     _request(editor, {"id": 8, "action": "audio", "stem": "vocals"})
     (audio, buffers), (ack, _) = editor.sent[-2:]
-    assert audio == {"kind": "audio", "id": 8, "stem": "vocals"} and ack["ok"]
-    assert buffers[0][:4] == b"RIFF" and len(buffers[0]) > 44
+    assert audio == {"kind": "audio", "id": 8, "stem": "vocals", "mimetype": "audio/ogg"} and ack["ok"]
+    info = soundfile.info(io.BytesIO(buffers[0]))
+    assert (info.samplerate, info.channels) == (editor.session.sr, editor.session.stem("vocals").shape[0])
 
 
 @pytest.mark.slow
@@ -278,6 +282,7 @@ def test_update_dnn_adapts_with_progress_and_the_app_follows(session: ipysvs.Ses
     mask_before = app.views.sources["mask"].data["image"][0].copy()
     editor._on_message(editor, {"id": 1, "action": "adapt"}, [])
     assert sent.messages[-1][0] == {"kind": "ack", "id": 1, "ok": True}
+    app.wait_for_players(timeout_s=120)
     assert len(session.reports) >= 1 and not editor.busy
     assert editor.outputs_revision == 1 and progress[-1] == 1.0 and len(progress) > 3
     assert "adapted 1x" in app.status.value and "before the last Update DNN" in app.players.value

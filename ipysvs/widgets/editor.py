@@ -10,9 +10,7 @@ buffers), never as JSON lists. Changes made from code reach the editor through `
 
 from __future__ import annotations
 
-import io
 import logging
-import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +18,9 @@ import anywidget
 import numpy as np
 import traitlets
 
-from .. import audio as audio_io
 from ..errors import IpysvsError
 from ..f0 import pitch_grid
+from ..listening import Player
 from .fallback import with_fallback
 from .images import log_spectrogram, to_decibel_image, to_uint8
 from .messages import MessageError, Request, parse_request
@@ -30,11 +28,10 @@ from .messages import MessageError, Request, parse_request
 if TYPE_CHECKING:
     from ..interactive.session import Session
 
-__all__ = ["PHASES", "PLAYBACK_RATE", "PROGRESS_STEP", "STATIC", "F0Editor"]
+__all__ = ["PHASES", "PROGRESS_STEP", "SLACK_S", "STATIC", "F0Editor"]
 
 logger = logging.getLogger("ipysvs.widgets")
 STATIC = Path(__file__).parent / "static"
-PLAYBACK_RATE = 22050  # Hz of the mono audio the editor plays
 PHASES = {"train": (0.0, 0.7), "estimate": (0.7, 0.75), "separate": (0.75, 1.0)}  # share of the bar
 PROGRESS_STEP = 0.01  # smallest progress change sent to the browser
 
@@ -201,9 +198,9 @@ class F0Editor(anywidget.AnyWidget):
             case "adapt":
                 self.adapt()
             case "audio":
-                self.send(
-                    {"kind": "audio", "id": request.id, "stem": args["stem"]}, [self._wav(args["stem"])]
-                )
+                player = self._listening_file(args["stem"])
+                content = {"kind": "audio", "id": request.id, "stem": args["stem"]}
+                self.send({**content, "mimetype": player.mimetype}, [player.data])
 
     # ------------------------------------------------------------------ adaptation and audio
     def adapt(self) -> None:
@@ -223,15 +220,6 @@ class F0Editor(anywidget.AnyWidget):
             with self.hold_sync():
                 self.phase, self.progress = phase, value
 
-    def _wav(self, stem: str) -> bytes:
-        """A stem as a mono 16-bit WAV file at ``PLAYBACK_RATE`` (what the play button plays)."""
-        samples = self.session.stem(stem)
-        mono = audio_io.resample(samples.mean(axis=0, keepdims=True), self.session.sr, PLAYBACK_RATE)[0]
-        pcm = np.round(np.clip(mono, -1.0, 1.0) * 32767).astype("<i2")
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as file:
-            file.setnchannels(1)
-            file.setsampwidth(2)
-            file.setframerate(PLAYBACK_RATE)
-            file.writeframes(pcm.tobytes())
-        return buffer.getvalue()
+    def _listening_file(self, stem: str) -> Player:
+        """What the play button plays: a stem at the song's rate and channels, as Ogg Vorbis."""
+        return Player.of(self.session.stem(stem), self.session.sr)

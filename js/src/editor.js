@@ -519,7 +519,7 @@ class Editor {
   startAudio(content, buffer) {
     this.stopAudio();
     const bytes = asBytes(buffer);
-    const url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+    const url = URL.createObjectURL(new Blob([bytes], { type: content.mimetype ?? "audio/ogg" }));
     const audio = new Audio(url);
     audio.addEventListener("pause", () => this.syncPlayButton());
     audio.addEventListener("play", () => this.syncPlayButton());
