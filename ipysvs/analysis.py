@@ -52,19 +52,29 @@ def analyse(
     progress: Progress | None = None,
 ) -> SongAnalysis:
     """Separate ``(channels, samples)`` float32 audio at ``sr`` Hz, estimate its vocal F0 from the
-    separated vocals (the saliency network reads them straight from the separation pass) and track beats."""
+    separated vocals (the saliency network reads them straight from the separation pass) and track beats.
+
+    ``progress`` (:mod:`ipysvs.progress`) hears the phases ``"beats"`` (0 then 1 of 1), ``"separate"``
+    (patches) and ``"pitch"`` (0 then 1 of 1)."""
     samples, _ = audio_io.as_channels_first(samples)
     sr = audio_io.validate_sample_rate(sr)
     separator = separator or default_separator()
     pitch_model = pitch_model or default_joint_model()
     # the beats first: the tracker's working memory is freed before the separation's outputs exist
-    beat_times = detect_beats(samples, sr) if beats else np.zeros(0)
+    if beats:
+        _announce(progress, "beats", 0)
+        beat_times = detect_beats(samples, sr)
+        _announce(progress, "beats", 1)
+    else:
+        beat_times = np.zeros(0)
     return_freed_memory()
     collector = VocalFrames()
     vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
     return_freed_memory()
+    _announce(progress, "pitch", 0)
     salience = song_salience(pitch_model.salience, collector.magnitude)
     f0 = salience_trajectory(salience)
+    _announce(progress, "pitch", 1)
     return_freed_memory()
     return SongAnalysis(
         vocals=vocals,
@@ -73,3 +83,9 @@ def analyse(
         f0=f0,
         beats=beat_times,
     )
+
+
+def _announce(progress: Progress | None, phase: str, done: int) -> None:
+    """Tell ``progress`` that a one-step ``phase`` starts (``done=0``) or ended (``done=1``)."""
+    if progress is not None:
+        progress(phase, done, 1)

@@ -2,16 +2,18 @@
 
 Each input becomes ``<out>/<file stem>/{vocals,accompaniment}.<ext>``, with the vocal F0 (``f0.csv``:
 ``time_s,f0_hz``, 0 = unvoiced) and the beats (``beats.csv``: ``time_s``) beside the stems unless
-``stems_only``. The next file is decoded in a background thread while the current one is separated
-(only one file is held ahead). A file that cannot be read or written is reported on one line and
-skipped; the others still run.
+``stems_only``. Two inputs with the same file stem go to ``<stem>/`` and ``<stem>-2/`` (and so on),
+which is announced. The next file is decoded in a background thread while the current one is
+separated (only one file is held ahead). A file that cannot be read or written is reported on one
+line and skipped; the others still run. Each song's phases (beats, separation, pitch) get a
+progress bar and each written song one line saying what was written where.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ import numpy as np
 from . import audio as audio_io
 from .errors import IpysvsError
 from .files import write_text_atomically
-from .progress import Progress
+from .progress import shown
 
 if TYPE_CHECKING:
     from .analysis import SongAnalysis
@@ -41,6 +43,7 @@ def separate_files(
     stems_only: bool = False,
     show_progress: bool = True,
     report: Reporter,
+    announce: Reporter | None = None,
 ) -> list[str]:
     """Separate every input (and the demo song if asked) and write the stems.
 
@@ -50,8 +53,10 @@ def separate_files(
         demo: also separate the synthesised demo song into ``out/demo`` (with its mixture).
         file_format: ``"wav"`` (32-bit float) or ``"flac"`` (24-bit).
         stems_only: write only the stems (no F0, no beats).
-        show_progress: draw a progress bar per song on stderr.
+        show_progress: draw a progress bar per phase of each song (tqdm, on stderr).
         report: called with a one-line message for each failure.
+        announce: called with a one-line message for each song written (what, where) and for each
+            input whose folder got a suffix because another input has the same file stem.
 
     Returns:
         The inputs that failed (empty when all succeeded).
@@ -59,8 +64,14 @@ def separate_files(
     from .analysis import analyse
     from .separation import default_separator
 
+    announce = announce or (lambda _message: None)
+    jobs = _unique_job_names(inputs)
+    for name, path in jobs:
+        if name != _folder_name(path):
+            taken = _folder_name(path)
+            announce(f"{path}: another input is also named {taken!r}; its stems go to {out / name}/")
     readers: list[tuple[str, Path, Callable[[], tuple[np.ndarray, int]]]] = [
-        (name, path, partial(audio_io.read, path)) for name, path in _unique_job_names(inputs)
+        (name, path, partial(audio_io.read, path)) for name, path in jobs
     ]
     if demo:
         readers.insert(0, (DEMO_NAME, Path(DEMO_NAME), _demo_mixture))
@@ -73,16 +84,20 @@ def separate_files(
             upcoming = reader.submit(readers[index + 1][2]) if index + 1 < len(readers) else None
             try:
                 samples, sr = decoded.result()
-                with _progress_bar(path.name, show_progress) as tick:
+                write = partial(
+                    _write_stems, out / name, samples, sr=sr, file_format=file_format, demo=name == DEMO_NAME
+                )
+                with shown(None, path.name, quiet=not show_progress) as tick:
                     if stems_only:  # written as they are separated: memory stays a few patches
                         vocals = separator.vocal_blocks(samples, sr, progress=tick)
-                        _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
+                        written = write(vocals)
                     else:
                         analysis = analyse(samples, sr, separator=separator, progress=tick)
                 if not stems_only:
                     vocals = audio_io.blocks(analysis.vocals)
-                    _write_stems(out / name, samples, vocals, sr, file_format, demo=name == DEMO_NAME)
-                    _write_pitch_and_beats(out / name, analysis)
+                    written = write(vocals)
+                    written += _write_pitch_and_beats(out / name, analysis)
+                announce(f"{path}: wrote {', '.join(written)} to {out / name}/")
             except IpysvsError as error:
                 report(str(error))
                 failures.append(str(path))
@@ -95,11 +110,16 @@ def _unique_job_names(inputs: Sequence[Path]) -> list[tuple[str, Path]]:
     seen: dict[str, int] = {}
     jobs = []
     for path in inputs:
-        stem = path.stem if path.stem.strip(".") else "audio"
+        stem = _folder_name(path)
         count = seen.get(stem, 0)
         seen[stem] = count + 1
         jobs.append((stem if count == 0 else f"{stem}-{count + 1}", path))
     return jobs
+
+
+def _folder_name(path: Path) -> str:
+    """The output folder of an input: its file stem (``audio`` for a stem of dots only)."""
+    return path.stem if path.stem.strip(".") else "audio"
 
 
 def _demo_mixture() -> tuple[np.ndarray, int]:
@@ -117,9 +137,10 @@ def _write_stems(
     file_format: str,
     *,
     demo: bool,
-) -> None:
+) -> list[str]:
     """Write the vocals, the accompaniment (mixture minus vocals) and for the demo the mixture, from
-    consecutive ``(channels, n)`` vocal blocks, each file atomically (none appears if one fails)."""
+    consecutive ``(channels, n)`` vocal blocks, each file atomically (none appears if one fails);
+    returns the names of the files written."""
     stems = ["vocals", "accompaniment"] + (["mixture"] if demo else [])
     with ExitStack() as files:
         put = {
@@ -136,29 +157,11 @@ def _write_stems(
             put["accompaniment"](part - vocals)
             if demo:
                 put["mixture"](part)
+    return [f"{stem}.{file_format}" for stem in stems]
 
 
-def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> None:
+def _write_pitch_and_beats(folder: Path, analysis: SongAnalysis) -> list[str]:
+    """Write ``f0.csv`` and ``beats.csv``; returns their names."""
     analysis.f0.to_csv(folder / "f0.csv")
     write_text_atomically(folder / "beats.csv", "# time_s\n" + "".join(f"{t:.6f}\n" for t in analysis.beats))
-
-
-@contextmanager
-def _progress_bar(label: str, enabled: bool) -> Iterator[Progress]:
-    """Yield a :class:`~ipysvs.progress.Progress` callback drawing a tqdm bar on stderr (or nothing)."""
-    bars: list = []
-
-    def tick(phase: str, done: int, total: int, /, **details: float) -> None:
-        if not enabled:
-            return
-        if not bars:
-            from tqdm import tqdm
-
-            bars.append(tqdm(total=total, desc=label, unit="patch", leave=False))
-        bars[0].update(done - bars[0].n)
-
-    try:
-        yield tick
-    finally:
-        for bar in bars:
-            bar.close()
+    return ["f0.csv", "beats.csv"]

@@ -138,6 +138,27 @@ def test_same_stem_twice_gets_two_folders(tone_file, tmp_path) -> None:
     assert (tmp_path / "out" / "song-2" / "vocals.wav").is_file()
 
 
+def test_progress_per_phase_and_a_line_per_song_saying_what_went_where(tone_file, tmp_path, capsys) -> None:
+    other = tmp_path / "other" / "song.wav"
+    other.parent.mkdir()
+    data, sr = soundfile.read(str(tone_file))
+    soundfile.write(str(other), data[: sr // 2], sr)
+    out = tmp_path / "out"
+    assert main(["separate", str(tone_file), str(other), "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    lines = printed.out.strip().splitlines()
+    assert lines[0] == f"{other}: another input is also named 'song'; its stems go to {out / 'song-2'}/"
+    assert lines[1:] == [
+        f"{tone_file}: wrote vocals.wav, accompaniment.wav, f0.csv, beats.csv to {out / 'song'}/",
+        f"{other}: wrote vocals.wav, accompaniment.wav, f0.csv, beats.csv to {out / 'song-2'}/",
+    ]
+    for phase in ("beats", "separate", "pitch"):  # every phase of every song had its bar
+        assert f"song.flac: {phase}" in printed.err and f"song.wav: {phase}" in printed.err
+
+    assert main(["separate", str(tone_file), "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")  # quiet: nothing at all on success
+
+
 @pytest.mark.slow
 def test_console_script_prints_no_traceback(tmp_path) -> None:
     result = subprocess.run(

@@ -350,3 +350,28 @@ def test_undo_redo_availability_and_saliency_before(session) -> None:
     session.adapt(steps=2)
     np.testing.assert_array_equal(session.salience_before(), first)
     assert not np.array_equal(session.salience, first)
+
+
+def test_open_and_adapt_show_their_phases_unless_quiet(capsys) -> None:
+    from .conftest import harmonic_tone
+
+    heard: list[tuple[str, int, int]] = []
+    tone = harmonic_tone(3.0, 22050, channels=2)
+    s = ipysvs.open(tone, 22050, journal=False, progress=lambda *call: heard.append(call))
+    phases = [phase for phase, *_ in heard]
+    assert phases[0] == "beats" and "separate" in phases and phases[-1] == "pitch"
+    assert heard[-1] == ("pitch", 1, 1) and all(0 <= done <= total for _, done, total in heard)
+    assert capsys.readouterr().err == ""  # the caller's callback replaces the bars
+
+    ipysvs.open(tone * 0.5, 22050, journal=False)  # new audio: analysed, with bars on stderr
+    err = capsys.readouterr().err
+    assert "open song: beats" in err and "open song: separate" in err and "open song: pitch" in err
+    ipysvs.open(tone * 0.25, 22050, journal=False, quiet=True)
+    assert capsys.readouterr().err == ""
+
+    s.set_f0(0.5, 1.5, 220.0)
+    s.adapt(steps=2)
+    err = capsys.readouterr().err
+    assert "adapt song: train" in err and "adapt song: separate" in err
+    s.adapt(steps=2, quiet=True)
+    assert capsys.readouterr().err == ""

@@ -22,7 +22,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--stems-only", action="store_true", help="write only the stems (skip f0.csv and beats.csv)"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars and no summary (errors are still reported)"
+    )
     return parser
 
 
@@ -41,5 +43,6 @@ def run(args: argparse.Namespace) -> int:
         stems_only=args.stems_only,
         show_progress=not args.quiet,
         report=report_error,
+        announce=None if args.quiet else print,
     )
     return EXIT_SOME_FAILED if failures else EXIT_OK

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..models.refiner import STAGE_WIDTHS
+from ..progress import shown
 from ..research import require_extra
 from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
 from .common import EXIT_OK, count, positive_number
@@ -29,22 +30,8 @@ def run(args: argparse.Namespace) -> int:
         initial_weights=str(args.initial_weights or ""),
         seed=args.seed,
     )
-    bars: dict[str, object] = {}
-
-    def progress(stage: str, step: int, total: int, /, **details: float) -> None:
-        if args.quiet:
-            return
-        from tqdm import tqdm
-
-        bar = bars.get(stage) or bars.setdefault(
-            stage, tqdm(total=total, initial=step - 1, desc=stage, unit="step")
-        )
-        bar.update(step - bar.n)
-        bar.set_postfix(loss=f"{details['loss']:.4f}")
-
-    model = train(config, args.run_dir, progress=progress)
-    for bar in bars.values():
-        bar.close()
+    with shown(None, "train", quiet=args.quiet) as progress:
+        model = train(config, args.run_dir, progress=progress)
     if args.export:
         command = "ipysvs " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "ipysvs train"
         path = export_weights(model, args.export, command=command, config=config)

@@ -19,6 +19,7 @@ from ..analysis import SongAnalysis, analyse
 from ..cache import audio_key, cache_dir, write_atomically
 from ..f0 import Trajectory
 from ..models.joint import SHIPPED_WEIGHTS
+from ..progress import Progress
 from ..spectral import SAMPLE_RATE, frame_count
 
 __all__ = [
@@ -42,17 +43,20 @@ def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
     return hashlib.sha256(f"{ANALYSIS_VERSION}:{weights}:{audio}".encode()).hexdigest()[:32]
 
 
-def cached_analysis(samples: np.ndarray, sr: int, audio: str | None = None) -> SongAnalysis:
+def cached_analysis(
+    samples: np.ndarray, sr: int, audio: str | None = None, *, progress: Progress | None = None
+) -> SongAnalysis:
     """:func:`~ipysvs.analysis.analyse` of ``(channels, samples)`` at ``sr`` Hz, from the on-disk cache
     when this audio was analysed before (``audio``: the audio's :func:`~ipysvs.cache.audio_key`, if
-    already computed). A damaged entry is recomputed."""
+    already computed; ``progress`` hears the analysis's phases when it runs). A damaged entry is
+    recomputed."""
     path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
     try:
         with np.load(path) as saved:
             return analysis_from_arrays(saved, samples, sr)
     except Exception:  # missing, truncated, damaged or of another shape: recomputed, whatever it was
         pass
-    arrays = analysis_arrays(analyse(samples, sr))
+    arrays = analysis_arrays(analyse(samples, sr, progress=progress))
     write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
     return analysis_from_arrays(arrays, samples, sr)
 

@@ -33,7 +33,7 @@ from ..listening import Player
 from ..models.joint import JointModel, default_joint_model
 from ..models.unet import SeparationUNet
 from ..pitch import snap_to_ridge
-from ..progress import Progress
+from ..progress import Progress, shown
 from ..separation import default_separator
 from ..stems import STEMS, TRACKS
 from .adaptation import (
@@ -320,6 +320,7 @@ class Session:
         silence_weight: float | None = None,
         learn_accompaniment: bool | None = None,
         progress: Progress | None = None,
+        quiet: bool = False,
     ) -> AdaptReport:
         """Fine-tune the per-song model on the corrections, re-estimate the F0, re-separate.
 
@@ -332,7 +333,8 @@ class Session:
                 the keyword arguments below, where given, override its fields of the same names --
                 see there what each means.
             progress: called as ``progress(phase, done, total)`` (:mod:`ipysvs.progress`) with phases
-                "train" (steps), "estimate" and "separate" (patches).
+                "train" (steps), "estimate" and "separate" (patches); without it, progress bars are
+                drawn (a notebook widget, or text on stderr) unless ``quiet``.
 
         Returns:
             An :class:`~ipysvs.interactive.adaptation.AdaptReport`.
@@ -353,6 +355,11 @@ class Session:
             "learn_accompaniment": learn_accompaniment,
         }
         options = replace(options or AdaptOptions(), **{k: v for k, v in given.items() if v is not None})
+        with shown(progress, f"adapt {self.name}", quiet=quiet) as reporter:
+            return self._adapt(options, reporter, started)
+
+    def _adapt(self, options: AdaptOptions, progress: Progress | None, started: float) -> AdaptReport:
+        """:meth:`adapt` with checked ``options`` (``started``: its ``time.perf_counter()`` at the call)."""
         variant, layers, steps = options.variant, options.layer_plan, options.steps
         edited_hz, corrected = self._edited()
         frames = training_frames(corrected, options.region, self.frame_times)
@@ -583,11 +590,14 @@ def open(
     name: str | None = None,
     restore: bool | str | Path | JournalEntry = False,
     journal: bool = True,
+    progress: Progress | None = None,
+    quiet: bool = False,
 ) -> Session:
     """Open a song (a file path, or an array with its sample rate) as a :class:`Session`.
 
     The initial analysis (separation, F0, beats) is cached on disk by the audio's content hash:
-    opening the same song again is instant.
+    opening the same song again is instant. While it runs, progress bars are drawn (a notebook
+    widget, or text on stderr), unless ``quiet`` or ``progress`` is given.
 
     Args:
         restore: ``True`` replays the edits of this song's newest journal holding unsaved edits (an
@@ -597,6 +607,9 @@ def open(
         journal: journal the edits of this session (scripts that open many throwaway sessions turn
             it off). Without ``restore``, a song whose newest journal holds unsaved edits warns
             with :class:`~ipysvs.interactive.journal.UnsavedEditsWarning`.
+        progress: called as ``progress(phase, done, total)`` (:mod:`ipysvs.progress`) with the
+            analysis's phases "beats", "separate" (patches) and "pitch", when the song is analysed.
+        quiet: draw no progress bars.
 
     Raises:
         AudioFileError: the file is missing or unreadable.
@@ -616,7 +629,10 @@ def open(
         samples, layout = audio_io.as_channels_first(source)
         sr = audio_io.validate_sample_rate(sr)
     key = audio_key(samples, sr)
-    session = Session(samples, sr, layout, cached_analysis(samples, sr, key), name=name or "song")
+    name = name or "song"
+    with shown(progress, f"open {name}", quiet=quiet) as reporter:
+        analysis = cached_analysis(samples, sr, key, progress=reporter)
+    session = Session(samples, sr, layout, analysis, name=name)
     return _journaled(session, key, restore=restore, journal=journal)
 
 
