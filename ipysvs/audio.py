@@ -19,6 +19,8 @@ from .errors import AudioFileError, ParameterError
 from .files import atomic_target
 
 __all__ = [
+    "BIT_DEPTHS",
+    "DEFAULT_BIT_DEPTH",
     "IO_BLOCK",
     "MAX_CHANNELS",
     "MAX_SAMPLE_RATE",
@@ -28,6 +30,7 @@ __all__ = [
     "ResamplingStream",
     "all_finite",
     "as_channels_first",
+    "bit_depth_subtype",
     "blocks",
     "fit_length",
     "open_writer",
@@ -43,6 +46,9 @@ MAX_SAMPLE_RATE = 192_000
 MAX_CHANNELS = 64
 IO_BLOCK = 1 << 18  # samples per channel read, checked or written at a time (6 s at 44.1 kHz)
 WRITABLE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+#: bits per sample a written stem may have, per format (32 = 32-bit float), and the default
+BIT_DEPTHS = {".wav": {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}, ".flac": {16: "PCM_16", 24: "PCM_24"}}
+DEFAULT_BIT_DEPTH = {".wav": 32, ".flac": 24}
 
 
 @dataclass(frozen=True)
@@ -256,15 +262,20 @@ def blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
 
 
 @contextmanager
-def open_writer(path: str | Path, sr: int, channels: int) -> Iterator[Callable[[np.ndarray], None]]:
-    """Write a .wav (32-bit float) or .flac (24-bit) file block by block, atomically.
+def open_writer(
+    path: str | Path, sr: int, channels: int, *, bit_depth: int | None = None
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write a .wav or .flac file block by block, atomically.
 
     Yields a function taking consecutive ``(channels, n)`` float blocks; the file appears at ``path``
     complete when the block ends without an exception, and not at all otherwise
-    (:func:`ipysvs.files.atomic_target`).
+    (:func:`ipysvs.files.atomic_target`). ``bit_depth`` (:data:`BIT_DEPTHS`): 16 or 24-bit integer
+    samples (clipped to [-1, 1]), or 32-bit float for .wav; by default 32-bit float .wav and 24-bit
+    .flac (:data:`DEFAULT_BIT_DEPTH`).
 
     Raises:
         AudioFileError: unsupported extension or the folder is not writable.
+        ParameterError: a bit depth the format does not have.
     """
     import soundfile
 
@@ -272,7 +283,7 @@ def open_writer(path: str | Path, sr: int, channels: int) -> Iterator[Callable[[
     suffix = path.suffix.lower()
     if suffix not in WRITABLE_FORMATS:
         raise AudioFileError(f"{path}: can only write {', '.join(WRITABLE_FORMATS)} files")
-    subtype = "FLOAT" if suffix == ".wav" else "PCM_24"
+    subtype = bit_depth_subtype(suffix, bit_depth)
     with (
         atomic_target(path, error=AudioFileError) as temporary,
         soundfile.SoundFile(
@@ -281,20 +292,37 @@ def open_writer(path: str | Path, sr: int, channels: int) -> Iterator[Callable[[
     ):
 
         def put(block: np.ndarray) -> None:
-            data = block.T if suffix == ".wav" else np.clip(block.T, -1.0, 1.0)
+            data = block.T if subtype == "FLOAT" else np.clip(block.T, -1.0, 1.0)
             file.write(np.ascontiguousarray(data, dtype=np.float32))
 
         yield put
 
 
-def write(path: str | Path, samples: np.ndarray, sr: int) -> Path:
-    """Write ``(channels, samples)`` float audio to a .wav (32-bit float) or .flac (24-bit) file,
-    atomically and block by block (:func:`open_writer`).
+def bit_depth_subtype(suffix: str, bit_depth: object) -> str:
+    """libsndfile's subtype for ``bit_depth`` bits in a ``suffix`` (``".wav"``, ``".flac"``) file.
+
+    Raises:
+        ParameterError: a bit depth the format does not have.
+    """
+    depths = BIT_DEPTHS[suffix]
+    depth = DEFAULT_BIT_DEPTH[suffix] if bit_depth is None else bit_depth
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or int(depth) not in depths:
+        raise ParameterError(
+            f"bit_depth of a {suffix} file must be one of {sorted(depths)}, got {bit_depth!r:.40}"
+        )
+    return depths[int(depth)]
+
+
+def write(path: str | Path, samples: np.ndarray, sr: int, *, bit_depth: int | None = None) -> Path:
+    """Write ``(channels, samples)`` float audio to a .wav (32-bit float by default) or .flac (24-bit
+    by default) file, atomically and block by block (:func:`open_writer`, which says what
+    ``bit_depth`` may be).
 
     Raises:
         AudioFileError: unsupported extension or the folder is not writable.
+        ParameterError: a bit depth the format does not have.
     """
-    with open_writer(path, sr, samples.shape[0]) as put:
+    with open_writer(path, sr, samples.shape[0], bit_depth=bit_depth) as put:
         for block in blocks(samples):
             put(block)
     return Path(path)

@@ -40,6 +40,7 @@ def separate_files(
     *,
     demo: bool = False,
     file_format: str = "wav",
+    bit_depth: int | None = None,
     stems_only: bool = False,
     show_progress: bool = True,
     report: Reporter,
@@ -52,6 +53,7 @@ def separate_files(
         out: output folder; one sub-folder per input, named after the file's stem.
         demo: also separate the synthesised demo song into ``out/demo`` (with its mixture).
         file_format: ``"wav"`` (32-bit float) or ``"flac"`` (24-bit).
+        bit_depth: the stems' bits per sample instead (16 or 24; 32 = float, wav only).
         stems_only: write only the stems (no F0, no beats).
         show_progress: draw a progress bar per phase of each song (tqdm, on stderr).
         report: called with a one-line message for each failure.
@@ -64,6 +66,7 @@ def separate_files(
     from .analysis import analyse
     from .separation import default_separator
 
+    audio_io.bit_depth_subtype(f".{file_format}", bit_depth)  # a bad depth fails before any work
     announce = announce or (lambda _message: None)
     jobs = _unique_job_names(inputs)
     for name, path in jobs:
@@ -85,7 +88,13 @@ def separate_files(
             try:
                 samples, sr = decoded.result()
                 write = partial(
-                    _write_stems, out / name, samples, sr=sr, file_format=file_format, demo=name == DEMO_NAME
+                    _write_stems,
+                    out / name,
+                    samples,
+                    sr=sr,
+                    file_format=file_format,
+                    demo=name == DEMO_NAME,
+                    bit_depth=bit_depth,
                 )
                 with shown(None, path.name, quiet=not show_progress) as tick:
                     if stems_only:  # written as they are separated: memory stays a few patches
@@ -137,6 +146,7 @@ def _write_stems(
     file_format: str,
     *,
     demo: bool,
+    bit_depth: int | None = None,
 ) -> list[str]:
     """Write the vocals, the accompaniment (mixture minus vocals) and for the demo the mixture, from
     consecutive ``(channels, n)`` vocal blocks, each file atomically (none appears if one fails);
@@ -145,7 +155,9 @@ def _write_stems(
     with ExitStack() as files:
         put = {
             stem: files.enter_context(
-                audio_io.open_writer(folder / f"{stem}.{file_format}", sr, mixture.shape[0])
+                audio_io.open_writer(
+                    folder / f"{stem}.{file_format}", sr, mixture.shape[0], bit_depth=bit_depth
+                )
             )
             for stem in stems
         }

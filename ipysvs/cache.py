@@ -4,10 +4,16 @@
 can be deleted at any time and is rebuilt on demand -- except ``journal/``, which holds the edits of
 sessions that were never saved (:mod:`~ipysvs.interactive.journal`). Writes are atomic (temporary file +
 rename) and a cache that cannot be written is silently skipped: caching never makes an operation fail.
+
+Song analyses (about 0.4 MB per second of stereo audio: the vocals and their magnitudes) are kept
+within ``$IPYSVS_CACHE_LIMIT_MB`` (default :data:`DEFAULT_LIMIT_MB`): after each new one, the least
+recently used are removed. ``ipysvs cache`` shows what the cache holds and ``ipysvs cache --clear``
+empties the rebuildable parts (:func:`usage`, :func:`clear`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable
@@ -18,9 +24,27 @@ import numpy as np
 from .errors import FileError
 from .files import replace_atomically
 
-__all__ = ["HASH_BLOCK", "audio_key", "cache_dir", "write_atomically"]
+__all__ = [
+    "DEFAULT_LIMIT_MB",
+    "HASH_BLOCK",
+    "KEPT",
+    "REBUILDABLE",
+    "audio_key",
+    "cache_dir",
+    "clear",
+    "evict",
+    "limit_bytes",
+    "touch",
+    "usage",
+    "write_atomically",
+]
 
 HASH_BLOCK = 1 << 20  # samples hashed at a time
+DEFAULT_LIMIT_MB = 2000  # song analyses kept, in MB (about 80 three-minute songs)
+#: the cache's parts that are rebuilt on demand: what clear() removes
+REBUILDABLE = ("analysis", "weights")
+#: the part that holds the user's unsaved edits: never cleared here (ipysvs.discard_unsaved drops them)
+KEPT = ("journal",)
 
 
 def cache_dir() -> Path:
@@ -50,3 +74,79 @@ def audio_key(samples: np.ndarray, sr: int) -> str:
     for start in range(0, flat.size, HASH_BLOCK):  # the same digest as the whole buffer, without a copy
         digest.update(memoryview(flat[start : start + HASH_BLOCK]))
     return digest.hexdigest()[:32]
+
+
+def limit_bytes() -> int:
+    """The analysis cache's size limit in bytes (``$IPYSVS_CACHE_LIMIT_MB``, default
+    :data:`DEFAULT_LIMIT_MB`).
+
+    Raises:
+        ParameterError: the variable is not a number of MB >= 0.
+    """
+    from .errors import ParameterError
+
+    raw = os.environ.get("IPYSVS_CACHE_LIMIT_MB", "")
+    try:
+        megabytes = float(raw) if raw.strip() else float(DEFAULT_LIMIT_MB)
+    except ValueError:
+        megabytes = -1.0
+    if not (np.isfinite(megabytes) and megabytes >= 0):
+        raise ParameterError(f"IPYSVS_CACHE_LIMIT_MB must be a number of megabytes >= 0, got {raw!r:.40}")
+    return int(megabytes * 1e6)
+
+
+def _files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
+
+
+def usage() -> dict[str, tuple[int, int]]:
+    """What the cache holds: ``{part: (files, bytes)}`` for every part of :data:`REBUILDABLE` and
+    :data:`KEPT` (parts that do not exist count zero)."""
+    result = {}
+    for part in (*REBUILDABLE, *KEPT):
+        files = _files(cache_dir() / part)
+        result[part] = (len(files), sum(path.stat().st_size for path in files))
+    return result
+
+
+def clear() -> int:
+    """Remove the rebuildable parts of the cache (:data:`REBUILDABLE`), never the journals of unsaved
+    edits; returns the bytes freed. Files that cannot be removed are left."""
+    freed = 0
+    for part in REBUILDABLE:
+        for path in _files(cache_dir() / part):
+            size = path.stat().st_size
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            freed += size
+    return freed
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry as just used (its modification time), for :func:`evict`."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def evict(folder: Path, limit: int, *, keep: Path | None = None) -> int:
+    """Remove the least recently used files of ``folder`` (by modification time, see :func:`touch`)
+    until the folder holds at most ``limit`` bytes, never ``keep``; returns the bytes freed."""
+    entries = sorted(
+        ((path.stat().st_mtime_ns, path.stat().st_size, path) for path in _files(folder)),
+        key=lambda entry: entry[0],
+    )
+    total = sum(size for _, size, _ in entries)
+    freed = 0
+    for _, size, path in entries:
+        if total - freed <= limit:
+            break
+        if keep is not None and path == keep:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        freed += size
+    return freed

@@ -204,3 +204,27 @@ def test_streamed_stems_equal_the_api_separation(tmp_path) -> None:
     assert sr == 48000
     np.testing.assert_array_equal(vocals.T, expected)
     _assert_stems(tmp_path / "out" / "long", mixture.T, 48000)
+
+
+def test_bit_depth_of_the_stems(tone_file, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert (
+        main(["separate", str(tone_file), "--out", str(out), "--quiet", "--stems-only", "--bit-depth", "16"])
+        == 0
+    )
+    assert soundfile.info(str(out / "song" / "vocals.wav")).subtype == "PCM_16"
+    flac = [
+        "separate",
+        str(tone_file),
+        "--out",
+        str(out / "f"),
+        "--quiet",
+        "--stems-only",
+        "--format",
+        "flac",
+    ]
+    assert main([*flac, "--bit-depth", "16"]) == 0
+    assert soundfile.info(str(out / "f" / "song" / "vocals.flac")).subtype == "PCM_16"
+    assert main([*flac, "--bit-depth", "32"]) == 2
+    assert "bit_depth of a .flac file must be one of [16, 24]" in capsys.readouterr().err
+    assert main([*flac[:-2], "--bit-depth", "8"]) == 2  # not a choice at all

@@ -220,6 +220,13 @@ def test_export_and_players(session, tmp_path) -> None:
     folder = session.export(tmp_path / "out")
     assert {p.name for p in folder.iterdir()} == {"vocals.wav", "accompaniment.wav", "f0.csv", "edits.json"}
     assert json.loads((folder / "edits.json").read_text())[0]["kind"] == "set_f0"
+    import soundfile
+
+    small = session.export(tmp_path / "small", file_format="flac", bit_depth=16)
+    assert soundfile.info(str(small / "vocals.flac")).subtype == "PCM_16"
+    with pytest.raises(ParameterError, match=r"bit_depth of a \.flac file must be one of"):
+        session.export(tmp_path / "never", file_format="flac", bit_depth=32)
+    assert not (tmp_path / "never").exists()  # refused before anything was written
     player = session.audio("mixture")
     assert player.data[:4] == b"OggS" and player.mimetype == "audio/ogg"
     assert session.audio("mixture", file_format="wav").data[:4] == b"RIFF"

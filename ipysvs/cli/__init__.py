@@ -1,4 +1,4 @@
-"""The ``ipysvs`` command line: ``separate``, ``evaluate``, ``train`` and ``simulate``.
+"""The ``ipysvs`` command line: ``separate``, ``evaluate``, ``train``, ``simulate`` and ``cache``.
 
 Each sub-command is a module of this package with the same two functions: ``add_parser(commands)``
 registers its arguments and ``run(args)`` runs it and returns the exit status
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..errors import IpysvsError
-from . import evaluate, separate, simulate, train
+from . import cache, evaluate, separate, simulate, train
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
 
 __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
-COMMANDS = (separate, evaluate, train, simulate)
+COMMANDS = (separate, evaluate, train, simulate, cache)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -20,6 +20,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=("wav", "flac"), default="wav", help="stem file format")
     parser.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(16, 24, 32),
+        help="bits per stem sample: 16 or 24 (integer), 32 (float, wav only); default: 32 wav, 24 flac",
+    )
+    parser.add_argument(
         "--stems-only", action="store_true", help="write only the stems (skip f0.csv and beats.csv)"
     )
     parser.add_argument(
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         demo=args.demo,
         file_format=args.format,
+        bit_depth=args.bit_depth,
         stems_only=args.stems_only,
         show_progress=not args.quiet,
         report=report_error,

@@ -16,7 +16,7 @@ import torch
 
 from .. import audio as audio_io
 from ..analysis import SongAnalysis, analyse
-from ..cache import audio_key, cache_dir, write_atomically
+from ..cache import audio_key, cache_dir, evict, limit_bytes, touch, write_atomically
 from ..f0 import Trajectory
 from ..models.joint import SHIPPED_WEIGHTS
 from ..progress import Progress
@@ -50,14 +50,18 @@ def cached_analysis(
     when this audio was analysed before (``audio``: the audio's :func:`~ipysvs.cache.audio_key`, if
     already computed; ``progress`` hears the analysis's phases when it runs). A damaged entry is
     recomputed."""
-    path = cache_dir() / "analysis" / f"{content_key(samples, sr, audio)}.npz"
+    folder = cache_dir() / "analysis"
+    path = folder / f"{content_key(samples, sr, audio)}.npz"
     try:
         with np.load(path) as saved:
-            return analysis_from_arrays(saved, samples, sr)
+            analysis = analysis_from_arrays(saved, samples, sr)
+        touch(path)  # recently used: evicted last
+        return analysis
     except Exception:  # missing, truncated, damaged or of another shape: recomputed, whatever it was
         pass
     arrays = analysis_arrays(analyse(samples, sr, progress=progress))
-    write_atomically(path, lambda temporary: np.savez(temporary, **arrays))
+    if write_atomically(path, lambda temporary: np.savez(temporary, **arrays)):
+        evict(folder, limit_bytes(), keep=path)
     return analysis_from_arrays(arrays, samples, sr)
 
 

@@ -465,12 +465,16 @@ class Session:
         """
         return Player.of(self.stem(which, before=before), self.sr, file_format)
 
-    def export(self, folder: str | Path, *, file_format: str = "wav") -> Path:
-        """Write the stems (``file_format`` ``"wav"``: 32-bit float, or ``"flac"``: 24-bit), ``f0.csv``
-        and ``edits.json`` into ``folder``, each file atomically.
+    def export(self, folder: str | Path, *, file_format: str = "wav", bit_depth: int | None = None) -> Path:
+        """Write the stems, ``f0.csv`` and ``edits.json`` into ``folder``, each file atomically.
+
+        Args:
+            file_format: ``"wav"`` or ``"flac"``.
+            bit_depth: bits per sample of the stems: 16, 24 or (wav only) 32-bit float; by default
+                32-bit float wav (about 10.6 MB per stereo minute at 44.1 kHz) and 24-bit flac.
 
         Raises:
-            ParameterError: an unknown file format.
+            ParameterError: an unknown file format or bit depth (nothing is written).
             FileError: a file cannot be written (no file is left half-written).
         """
         import json
@@ -478,9 +482,10 @@ class Session:
         formats = [suffix.lstrip(".") for suffix in audio_io.WRITABLE_FORMATS]
         if not isinstance(file_format, str) or file_format not in formats:
             raise ParameterError(f"file_format must be one of {formats}, got {file_format!r:.40}")
+        audio_io.bit_depth_subtype(f".{file_format}", bit_depth)
         folder = Path(folder)
         for which in STEMS:
-            audio_io.write(folder / f"{which}.{file_format}", self.stem(which), self.sr)
+            audio_io.write(folder / f"{which}.{file_format}", self.stem(which), self.sr, bit_depth=bit_depth)
         self.f0.to_csv(folder / "f0.csv")
         write_text_atomically(folder / "edits.json", json.dumps([e.to_json() for e in self._edits], indent=1))
         return folder
