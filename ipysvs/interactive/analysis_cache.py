@@ -8,6 +8,7 @@ arrays are also the analysis part of a saved session (:mod:`~ipysvs.interactive.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 
@@ -16,6 +17,7 @@ import torch
 
 from .. import audio as audio_io
 from ..analysis import SongAnalysis, analyse
+from ..beats import beat_tracker
 from ..cache import audio_key, cache_dir, evict, limit_bytes, touch, write_atomically
 from ..f0 import Trajectory
 from ..models.joint import SHIPPED_WEIGHTS
@@ -37,10 +39,16 @@ ANALYSED_ARRAYS = ("vocals", "vocal_magnitude", "salience", "f0_times", "f0_hz",
 
 def content_key(samples: np.ndarray, sr: int, audio: str | None = None) -> str:
     """A hash of the audio (its :func:`~ipysvs.cache.audio_key`, computed unless given), the analysis
-    version and the weights."""
+    version, the weights' content and the beat tracker in use."""
     audio = audio or audio_key(samples, sr)
-    weights = SHIPPED_WEIGHTS.stat().st_size if SHIPPED_WEIGHTS.is_file() else 0
-    return hashlib.sha256(f"{ANALYSIS_VERSION}:{weights}:{audio}".encode()).hexdigest()[:32]
+    identity = f"{ANALYSIS_VERSION}:{_weights_digest()}:{beat_tracker()}:{audio}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _weights_digest() -> str:
+    """A hash of the shipped weights file (read once per process)."""
+    return hashlib.sha256(SHIPPED_WEIGHTS.read_bytes()).hexdigest() if SHIPPED_WEIGHTS.is_file() else ""
 
 
 def cached_analysis(
