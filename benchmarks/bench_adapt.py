@@ -38,7 +38,7 @@ def main() -> None:
     length = int(args.seconds * sr)
     song = np.tile(samples, (1, -(-length // samples.shape[1])))[:, :length]
 
-    session = ipysvs.open(song, sr)
+    session = ipysvs.open(song, sr, quiet=True)
     started = time.perf_counter()
     default_separator().separate_channels(song, sr)
     separation = time.perf_counter() - started

@@ -85,11 +85,11 @@ def score_song(song: Song, conditions: list[str], options: dict[str, object]) ->
     duration = mixture.shape[1] / song.sr
     for condition in conditions:
         ratio = CONDITIONS[condition]
-        session = ipysvs.open(mixture, song.sr, name=song.name, journal=False)
+        session = ipysvs.open(mixture, song.sr, name=song.name, journal=False, quiet=True)
         seconds = 0.0
         if ratio is not None:
             give_true_f0(session, song.labels, duration * ratio / 100)
-            seconds = session.adapt(**options).seconds
+            seconds = session.adapt(**options, quiet=True).seconds
         v3, museval_sdr = vocal_sdr(song.voice, song.accompaniment, session.vocals, song.sr)
         yield {
             "domain": song.domain,

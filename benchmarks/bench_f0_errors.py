@@ -34,7 +34,7 @@ def song_errors(track: Track, ratio: int) -> tuple[dict[str, float], dict[str, f
     labels = track.labels.since(cut_s)
     before = pitch_errors(labels, session.f0)
     give_true_f0(session, track.labels, cut_s)
-    session.adapt(variant="f0-svs")
+    session.adapt(variant="f0-svs", quiet=True)
     return before, pitch_errors(labels, session.f0)
 
 

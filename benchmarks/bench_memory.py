@@ -25,7 +25,7 @@ from ipysvs.research.benchmarking import measured_on, run_measured, write_tiled
 HERE = Path(__file__).resolve().parent
 DEFAULT_SONG = HERE.parents[1] / "shared" / "data" / "real" / "lets_go_fishin.ogg"
 JOBS = ("separate", "open")
-OPEN_SCRIPT = "import sys, ipysvs; ipysvs.open(sys.argv[1], journal=False)"
+OPEN_SCRIPT = "import sys, ipysvs; ipysvs.open(sys.argv[1], journal=False, quiet=True)"
 
 
 def job_command(job: str, song: Path, out: Path) -> list[str]:

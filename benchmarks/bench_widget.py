@@ -35,7 +35,7 @@ OPEN_SONG = """import ipysvs
 from ipysvs.demo import demo_song
 
 song = demo_song(seconds={seconds})
-s = ipysvs.open(song.mixture, song.sr, name="long demo")
+s = ipysvs.open(song.mixture, song.sr, name="long demo", quiet=True)
 s"""
 LATENCY = "() => document.querySelector('[data-testid=f0-editor]').ipysvsEditor.latency()"
 RESET = """() => {

@@ -123,7 +123,7 @@ def simulate_track(
         for ratio in ratios:
             if skip(variant, ratio):
                 continue
-            session = open_session(track.mixture, track.sr, name=track.name, journal=False)
+            session = open_session(track.mixture, track.sr, name=track.name, journal=False, quiet=True)
             cut_s = track.duration_s * ratio / 100
             report = _simulate_condition(session, track.labels, variant, cut_s, steps=steps, layers=layers)
             key = hashlib.sha1(session.vocals.tobytes()).hexdigest()
@@ -164,13 +164,13 @@ def _simulate_condition(
         give_true_f0(session, labels, cut_s)
         if variant == "svs-f0" and not session.corrected.any():
             return 0.0, 0  # nothing to learn from: the anchor
-        report = session.adapt(variant=variant, steps=steps, layers=layers)
+        report = session.adapt(variant=variant, steps=steps, layers=layers, quiet=True)
         return report.seconds, report.steps
     mark_true_activity(session, labels, cut_s)
     silence = SILENCE_WEIGHT if variant == "activity" else 0.0
     # Cantisani's comparison trains separator layers: the plan given, or SVS->F0's
     plan = layers or SEPARATOR_LAYERS
-    report = session.adapt(variant="f0-svs", steps=steps, layers=plan, silence_weight=silence)
+    report = session.adapt(variant="f0-svs", steps=steps, layers=plan, silence_weight=silence, quiet=True)
     return report.seconds, report.steps
 
 
