@@ -29,7 +29,7 @@ COLUMNS = (*PITCH_ERRORS, "at_edges", "offset_cents")
 
 def song_errors(track: Track, ratio: int) -> tuple[dict[str, float], dict[str, float]]:
     """Error classes (fractions) of the uncorrected part's F0: (before, after) adaptation."""
-    session = open_session(track.mixture, track.sr, name=track.name, journal=False)
+    session = open_session(track.mixture, track.sr, name=track.name, journal=False, quiet=True)
     cut_s = track.duration_s * ratio / 100
     labels = track.labels.since(cut_s)
     before = pitch_errors(labels, session.f0)
