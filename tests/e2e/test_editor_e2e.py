@@ -98,7 +98,13 @@ def check_notebook_keys_work_from_the_editor(page: object, kernel: Kernel, steps
     while steps.notebook.stat().st_mtime_ns == saved_before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert steps.notebook.stat().st_mtime_ns > saved_before, "Ctrl+S from the editor saved the notebook"
-    saved = json.loads(steps.notebook.read_text())
+    saved = None
+    while saved is None and time.monotonic() < deadline + 30:  # the server may still be writing it
+        try:
+            saved = json.loads(steps.notebook.read_text())
+        except json.JSONDecodeError:
+            time.sleep(0.2)
+    assert saved is not None, "the saved notebook is whole JSON"
     assert any(
         "application/vnd.jupyter.widget-view+json" in output.get("data", {})
         for cell in saved["cells"]

@@ -857,21 +857,25 @@ class Editor {
   helpOverlay() {
     const overlay = element("div", { class: "ipysvs-help", "data-testid": "help-overlay", hidden: "" });
     overlay.appendChild(element("h4", {}, "F0 editor controls"));
-    const columns = element("div", { class: "ipysvs-help-columns" });
-    const keys = KEY_CONTROLS.filter((c, i) => KEY_CONTROLS.findIndex((d) => d.keys === c.keys) === i);
-    for (const rows of [MOUSE_CONTROLS, keys.map((c) => [c.keys, c.description])]) {
-      const table = element("table");
+    const table = (rows) => {
+      const node = element("table");
       for (const [gesture, description] of rows) {
         const row = element("tr");
         row.append(element("th", {}, gesture), element("td", {}, description));
-        table.appendChild(row);
+        node.appendChild(row);
       }
-      columns.appendChild(table);
-    }
-    overlay.append(
-      columns,
-      element("p", {}, "Yellow F0 = your corrections; blue = the model's estimate (fainter = less confident); orange shading = F0 saliency. Ctrl+S, Shift+Enter and Escape stay the notebook's. Press ? or Escape to close."),
+      return node;
+    };
+    const keys = KEY_CONTROLS.filter((c, i) => KEY_CONTROLS.findIndex((d) => d.keys === c.keys) === i);
+    const mouse = element("div");
+    mouse.append(
+      table(MOUSE_CONTROLS),
+      element("p", {}, "Yellow F0 = your corrections; blue = the model's estimate (fainter = less confident); orange shading = F0 saliency."),
+      element("p", {}, "The keys work with the pointer over the editor or after a click on it. Ctrl+S, Shift+Enter and Escape stay the notebook's. Press ? or Escape to close."),
     );
+    const columns = element("div", { class: "ipysvs-help-columns" });
+    columns.append(mouse, table(keys.map((c) => [c.keys, c.description])));
+    overlay.appendChild(columns);
     return overlay;
   }
 
