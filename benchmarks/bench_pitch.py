@@ -1,4 +1,4 @@
-"""Pitch and F0-conditioned separation on the MIR-1K validation singers (unit: song), side by side.
+"""Pitch and F0-conditioned separation on the MIR-1K validation singers (unit: song), and F0 on demo songs.
 
 For each validation song (clips of one singer and song, concatenated):
 
@@ -9,8 +9,14 @@ For each validation song (clips of one singer and song, concatenated):
 * **Vocal SDR** (BSS Eval v3): pretrained separator; F0->SVS with the estimated F0 (no edits); F0->SVS
   with the true F0 on every frame (oracle).
 
+With ``--seeds 0-7`` also the demo songs of those seeds (30 s, 44.1 kHz stereo, full band; their
+synthesised F0 is the truth; the refiner and saliency network never trained on seeds below 900): F0
+accuracy of both trackers on the same separated (stereo, averaged to mono) vocals and the time per
+second of audio. ``--skip-mir1k`` leaves MIR-1K out.
+
 Usage:
-    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--crepe] [--out CSV]
+    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--seeds 0-7]
+        [--skip-mir1k] [--crepe] [--out CSV]
 """
 
 from __future__ import annotations
@@ -20,16 +26,18 @@ import csv
 import statistics
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ipysvs import audio as audio_io
 from ipysvs.conditioned import ConditionedSeparator
+from ipysvs.demo import demo_song
 from ipysvs.f0 import Trajectory, frame_f0
 from ipysvs.models.joint import default_joint_model
 from ipysvs.pitch import salience_trajectory, song_salience
-from ipysvs.research.datasets import VALIDATION_SINGERS, first_per_singer, group_songs, read_clips
+from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, first_per_singer, group_songs, read_clips
 from ipysvs.research.evaluation import MELODY_METRICS, melody_scores, score_mixture, score_separation
 from ipysvs.separation import VocalFrames, default_separator
 from ipysvs.spectral import frame_times
@@ -79,7 +87,7 @@ def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
     track = song.load()
     mixture, sr = track.mixture, track.sr
     separator, model = default_separator(), default_joint_model()
-    row: dict[str, float | str] = {"name": track.name, "duration_s": track.duration_s}
+    row: dict[str, float | str] = {"domain": "mir1k", "name": track.name, "duration_s": track.duration_s}
 
     started = time.perf_counter()
     collector = VocalFrames()
@@ -120,6 +128,31 @@ def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
     return row
 
 
+def evaluate_demo(seed: int, seconds: float, *, crepe: bool) -> dict[str, float | str]:
+    """F0 accuracy (ours and, with ``crepe``, torchcrepe 'full') and timing on one demo song."""
+    song = demo_song(seconds=seconds, seed=seed)
+    name = f"demo-{seed}"
+    separator, model = default_separator(), default_joint_model()
+    row: dict[str, float | str] = {"domain": "demo", "name": name, "duration_s": seconds}
+    started = time.perf_counter()
+    collector = VocalFrames()
+    vocals = separator.separate_channels(song.mixture, song.sr, collector=collector)
+    row["separation_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    trajectory = salience_trajectory(song_salience(model.salience, collector.magnitude))
+    row["f0_s"] = time.perf_counter() - started
+    labels = Labels(song.f0_times, song.f0_hz, song.f0_hz > 0)
+    for key, value in melody_scores(labels, trajectory).items():
+        row[f"ours_{key}"] = value
+    if crepe:
+        started = time.perf_counter()
+        times, hz = crepe_f0(vocals.mean(axis=0), song.sr, CREPE_CACHE / f"{name}-{seconds:g}s.npz")
+        row["crepe_s"] = time.perf_counter() - started
+        for key, value in melody_scores(labels, Trajectory(times, hz)).items():
+            row[f"crepe_{key}"] = value
+    return row
+
+
 def _conditioned(mixture: np.ndarray, sr: int, hz: np.ndarray, weight: np.ndarray) -> np.ndarray:
     separator = ConditionedSeparator(default_joint_model(), hz, weight)
     return separator.separate_channels(mixture[np.newaxis], sr)[0]
@@ -133,24 +166,41 @@ def main() -> None:
     parser.add_argument("--per-singer", type=int, help="only the first N songs of each validation singer")
     parser.add_argument("--crepe", action="store_true", help="also run torchcrepe 'full' (slow on a CPU)")
     parser.add_argument("--precompute-crepe", action="store_true", help="only run and cache torchcrepe")
+    parser.add_argument("--seeds", type=_seed_range, default=(), help="demo seeds too, e.g. 0-7")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each demo song")
+    parser.add_argument("--skip-mir1k", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "_work" / "pitch.csv")
     args = parser.parse_args()
-    songs = first_per_singer(group_songs(read_clips(args.data, singers=VALIDATION_SINGERS)), args.per_singer)
+    songs = [] if args.skip_mir1k else group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))
+    songs = first_per_singer(songs, args.per_singer)
     if args.precompute_crepe:
         for song in songs:
             precompute_crepe(song)
             print(f"crepe cached: {song.name}", flush=True)
         return
+    jobs = [partial(evaluate_song, song, crepe=args.crepe) for song in songs]
+    jobs += [partial(evaluate_demo, seed, args.seconds, crepe=args.crepe) for seed in args.seeds]
     rows = []
-    for index, song in enumerate(songs, 1):
-        rows.append(evaluate_song(song, crepe=args.crepe))
-        print(f"[{index}/{len(songs)}] {rows[-1]['name']}", flush=True)
+    for index, job in enumerate(jobs, 1):
+        rows.append(job())
+        print(f"[{index}/{len(jobs)}] {rows[-1]['name']}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        fields = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    report(rows, args)
+    for domain in ("mir1k", "demo"):
+        if any(row["domain"] == domain for row in rows):
+            report([row for row in rows if row["domain"] == domain], args)
+
+
+def _seed_range(text: str) -> tuple[int, ...]:
+    """``"0-7"`` or ``"0,3,5"`` as seeds."""
+    if "-" in text:
+        first, last = (int(part) for part in text.split("-", 1))
+        return tuple(range(first, last + 1))
+    return tuple(int(part) for part in text.split(","))
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> None:
@@ -161,18 +211,32 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         return statistics.fmean(float(r[key]) for r in rows)
 
     minutes = sum(float(r["duration_s"]) for r in rows) / 60
-    print(
-        f"\n{len(rows)} validation songs ({', '.join(VALIDATION_SINGERS)}), {minutes:.1f} min; {date.today()}"
+    where = (
+        f"validation songs ({', '.join(VALIDATION_SINGERS)})"
+        if rows[0]["domain"] == "mir1k"
+        else "demo songs"
     )
+    print(f"\n{len(rows)} {where}, {minutes:.1f} min; {date.today()}")
     systems = ["ours"] + (["crepe"] if args.crepe else [])
     print("F0 (mean over songs):  " + "  ".join(f"{k[3:].upper():>5}" for k in MELODY_METRICS))
     for system in systems:
         print(f"  {system:<20}" + "  ".join(f"{100 * mean(f'{system}_{k}'):5.1f}" for k in MELODY_METRICS))
     separation_s, f0_s = (sum(float(r[k]) for r in rows) for k in ("separation_s", "f0_s"))
-    print(f"time: separation {separation_s:.1f} s, F0 {f0_s:.1f} s")
+    per_second = 60 * minutes
+    print(
+        f"time: separation {separation_s:.1f} s, F0 {f0_s:.1f} s ({f0_s / per_second * 1e3:.1f} ms per s of "
+        f"audio, {100 * f0_s / separation_s:.1f} % of the separation)"
+    )
     if args.crepe:
         crepe_s = sum(float(r["crepe_s"]) for r in rows)
-        print(f"      torchcrepe full {crepe_s:.1f} s" + (" (read from its cache)" if crepe_s < 1 else ""))
+        cached = (
+            " (read from its cache)"
+            if crepe_s < 1
+            else f" ({crepe_s / per_second * 1e3:.0f} ms per s of audio)"
+        )
+        print(f"      torchcrepe full {crepe_s:.1f} s{cached}")
+    if rows[0]["domain"] != "mir1k":
+        return
     base = median("pretrained_vocal_sdr")
     print(f"vocal SDR (median over songs): pretrained {base:.2f} dB")
     for name in ("f0svs_estimate", "f0svs_oracle"):
