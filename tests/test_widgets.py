@@ -325,3 +325,16 @@ def test_editor_starts_with_the_sessions_undo_and_redo_state(session: ipysvs.Ses
         assert widget.can_redo and widget.can_undo == session.can_undo
     finally:
         widget.close()
+
+
+def test_players_that_cannot_be_encoded_say_so(session: ipysvs.Session, monkeypatch) -> None:
+    from ipysvs.widgets import app as app_module
+
+    def broken(*_args: object, **_kwargs: object) -> str:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(app_module, "players_html", broken)
+    app = app_module.build_app(session)
+    app.wait_for_players(timeout_s=60)
+    assert "The players could not be prepared: OSError: no space left on device" in app.players.value
+    app.close()

@@ -90,7 +90,13 @@ class App(ipywidgets.VBox):
             self._generation = generation
 
             def encode() -> None:
-                players = players_html(self.session, self._players_cache)
+                try:
+                    players = players_html(self.session, self._players_cache)
+                except Exception as error:  # shown, never left "preparing" forever
+                    reason = html.escape(f"{type(error).__name__}: {error}")
+                    players = (
+                        f"<div data-testid='players-error'>The players could not be prepared: {reason}</div>"
+                    )
                 with self._players_lock:
                     if self._generation is generation:
                         self.players.value = players
