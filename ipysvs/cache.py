@@ -112,16 +112,17 @@ def usage() -> dict[str, tuple[int, int]]:
 def clear() -> int:
     """Remove the rebuildable parts of the cache (:data:`REBUILDABLE`), never the journals of unsaved
     edits; returns the bytes freed. Files that cannot be removed are left."""
-    freed = 0
-    for part in REBUILDABLE:
-        for path in _files(cache_dir() / part):
-            size = path.stat().st_size
-            try:
-                path.unlink()
-            except OSError:
-                continue
-            freed += size
-    return freed
+    return sum(_remove(path) for part in REBUILDABLE for path in _files(cache_dir() / part))
+
+
+def _remove(path: Path) -> int:
+    """Delete a cache file; its size in bytes, or 0 when it could not be removed."""
+    try:
+        size = path.stat().st_size
+        path.unlink()
+    except OSError:
+        return 0
+    return size
 
 
 def touch(path: Path) -> None:
@@ -133,20 +134,12 @@ def touch(path: Path) -> None:
 def evict(folder: Path, limit: int, *, keep: Path | None = None) -> int:
     """Remove the least recently used files of ``folder`` (by modification time, see :func:`touch`)
     until the folder holds at most ``limit`` bytes, never ``keep``; returns the bytes freed."""
-    entries = sorted(
-        ((path.stat().st_mtime_ns, path.stat().st_size, path) for path in _files(folder)),
-        key=lambda entry: entry[0],
-    )
-    total = sum(size for _, size, _ in entries)
+    stats = [(path.stat(), path) for path in _files(folder)]
+    total = sum(stat.st_size for stat, _ in stats)
     freed = 0
-    for _, size, path in entries:
+    for _, path in sorted(stats, key=lambda entry: entry[0].st_mtime_ns):
         if total - freed <= limit:
             break
-        if keep is not None and path == keep:
-            continue
-        try:
-            path.unlink()
-        except OSError:
-            continue
-        freed += size
+        if path != keep:
+            freed += _remove(path)
     return freed
