@@ -12,7 +12,8 @@ in stages (:data:`STAGE_WIDTHS`): a second, deeper U-Net applies the same gated 
 stage's mask. With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it
 is everywhere before training, while ``delta = 0``), so a frame without pitch information is
 separated exactly as the pretrained separator separates it: the pitch input can only add, through
-the one part trained to use it. The crop frames must be a multiple of 64 for the pretrained U-Nets
+the one part trained to use it. Inference runs the stages' U-Nets in bfloat16 where the CPU computes it
+natively (:mod:`ipysvs.models.precision`). The crop frames must be a multiple of 64 for the pretrained U-Nets
 that give ``R0``.
 """
 
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from ..spectral import MODEL_BINS
+from .precision import inference_autocast
 from .salience import render_harmonics
 from .unet import UNet
 
@@ -69,7 +71,8 @@ class RefinerStage(nn.Module):
             ],
             dim=1,
         )
-        delta = self.unet.logits(inputs)
+        with inference_autocast():  # bfloat16 for the U-Net's body only (ipysvs.models.precision)
+            delta = self.unet.logits(inputs).float()
         logit = torch.logit(ratio.clamp(RATIO_CLAMP, 1 - RATIO_CLAMP))
         moved = gate[:, None, :, None] * (torch.sigmoid(logit + delta) - torch.sigmoid(logit))
         return (ratio + moved).clamp(0, 1) - ratio
