@@ -20,7 +20,7 @@ import torch
 
 from ..errors import ParameterError
 
-__all__ = ["PRECISION_ENV", "PRECISIONS", "inference_autocast", "native_bfloat16", "reduced_precision"]
+__all__ = ["PRECISIONS", "PRECISION_ENV", "inference_autocast", "native_bfloat16", "reduced_precision"]
 
 PRECISION_ENV = "IPYSVS_PRECISION"
 PRECISIONS = ("auto", "float32")
@@ -44,7 +44,8 @@ def reduced_precision() -> bool:
     setting = os.environ.get(PRECISION_ENV, "auto").strip().lower() or "auto"
     if setting not in PRECISIONS:
         raise ParameterError(
-            f"{PRECISION_ENV} must be one of {', '.join(PRECISIONS)}, got {setting!r:.40}; unset it for the default"
+            f"{PRECISION_ENV} must be one of {', '.join(PRECISIONS)}, got {setting!r:.40}; "
+            "unset it for the default"
         )
     return setting == "auto" and native_bfloat16()
 
