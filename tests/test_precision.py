@@ -59,3 +59,20 @@ def test_bfloat16_refinement_matches_float32_to_a_hundredth_of_a_decibel(monkeyp
     sdr_exact, _ = vocal_sdr(song.vocals, song.accompaniment, exact, song.sr)
     sdr_fast, _ = vocal_sdr(song.vocals, song.accompaniment, fast, song.sr)
     assert abs(sdr_fast - sdr_exact) < 0.01  # BSS Eval v3 vocal SDR, dB (measured 0.003)
+
+
+def test_adapt_refuses_a_bad_precision_setting_before_training(monkeypatch, tmp_path) -> None:
+    import ipysvs
+
+    monkeypatch.setenv("IPYSVS_CACHE_DIR", str(tmp_path / "cache"))
+    song = demo_song(seconds=4.0, seed=6)
+    session = ipysvs.open(song.mixture, song.sr, quiet=True)
+    session.set_f0(0.5, 1.5, 220.0)
+    vocals = session.vocals.copy()
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    phases = []
+    with pytest.raises(ParameterError, match="IPYSVS_PRECISION"):
+        session.adapt(progress=lambda phase, done, total, **details: phases.append(phase))
+    assert phases == []  # refused before training began
+    np.testing.assert_array_equal(session.vocals, vocals)  # nothing adapted, the edit kept
+    assert session.can_undo

@@ -31,6 +31,7 @@ from ..f0 import Trajectory
 from ..files import write_text_atomically
 from ..listening import Player
 from ..models.joint import JointModel, default_joint_model
+from ..models.precision import reduced_precision
 from ..models.unet import SeparationUNet
 from ..pitch import snap_to_ridge
 from ..progress import Progress, shown
@@ -340,11 +341,12 @@ class Session:
             An :class:`~ipysvs.interactive.adaptation.AdaptReport`.
 
         Raises:
-            ParameterError: bad options, or SVS->F0 with nothing corrected.
+            ParameterError: bad options, a bad ``$IPYSVS_PRECISION``, or SVS->F0 with nothing corrected.
         """
         started = time.perf_counter()
         if options is not None and not isinstance(options, AdaptOptions):
             raise ParameterError(f"options must be an ipysvs AdaptOptions, got {type(options).__name__}")
+        reduced_precision()  # a bad $IPYSVS_PRECISION is refused here, before any training
         given = {
             "variant": variant,
             "layers": layers,
