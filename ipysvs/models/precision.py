@@ -1,7 +1,7 @@
 """Reduced precision for the refiner's inference on CPUs that compute bfloat16 natively.
 
-The refiner's U-Nets run about 2.5x faster under bfloat16 autocast on a CPU with AVX-512 BF16 or AMX
-(measured on (2, 6, 512, 1024) patches: 0.32 -> 0.13 s and 0.39 -> 0.14 s for its two stages). Only
+The refiner's U-Nets run 1.6-2.5x faster under bfloat16 autocast on a CPU with AVX-512 BF16 or AMX
+(``benchmarks/bench_precision.py``; the figures are in ``benchmarks/RESULTS.md``). Only
 inference uses it -- never a step that computes gradients -- and only the U-Net's body: the gate, the
 logit and the sigmoid of the mask change stay float32, so a frame whose gate is zero is still
 separated exactly as the pretrained separator separates it.
