@@ -180,6 +180,30 @@ def test_the_complex_objective_measures_the_separated_vocals_error() -> None:
     assert wrong == pytest.approx(0.04 / (0.09 + 0.1), rel=1e-4)
 
 
+def test_the_framewise_objective_is_minus_the_sdr_of_each_second() -> None:
+    from ipysvs.models.refiner import framewise_error_db, masked_error_energy
+
+    generator = torch.Generator().manual_seed(0)
+    shape = (1, 2, 86, 1024)  # two windows of 43 frames
+    mixture = torch.complex(torch.randn(shape, generator=generator), torch.randn(shape, generator=generator))
+    voice = 0.3 * mixture
+    ratio = torch.full(shape, 0.5)
+    # the vocals' error is 0.2 of the mixture, against a reference of 0.3**2 + 0.01 of its energy
+    expected = 10 * np.log10(0.04 / (0.09 + 0.01) + 1e-3)
+    assert framewise_error_db(ratio, mixture, voice).item() == pytest.approx(expected, abs=1e-3)
+    assert framewise_error_db(torch.full(shape, 0.3), mixture, voice).item() == pytest.approx(-30, abs=1e-3)
+    # a passage 40 dB quieter counts as much as a loud one: the loss does not move, the energy one does
+    quiet = torch.ones(shape)
+    quiet[:, :, 43:] = 0.01
+    mixture, voice = mixture * quiet, voice * quiet
+    assert framewise_error_db(ratio, mixture, voice).item() == pytest.approx(expected, abs=1e-3)
+    better_quiet = ratio.clone()
+    better_quiet[:, :, 43:] = 0.3
+    energy = masked_error_energy(better_quiet, mixture, voice).item()
+    assert energy == pytest.approx(masked_error_energy(ratio, mixture, voice).item(), rel=1e-3)
+    assert framewise_error_db(better_quiet, mixture, voice).item() < expected - 10
+
+
 @pytest.mark.slow
 def test_a_later_stage_trains_on_a_one_stage_refiner_that_stays_as_it_was(tiny_mir1k, tmp_path) -> None:
     from safetensors.torch import save_file
@@ -219,3 +243,4 @@ def test_training_config_names_the_refiner_objectives() -> None:
     with pytest.raises(ParameterError, match="refiner_objective must be one of"):
         TrainingConfig(data="", refiner_objective="sdr")
     assert TrainingConfig(data="", refiner_objective="complex").refiner_objective == "complex"
+    assert TrainingConfig(data="", refiner_objective="framewise").refiner_objective == "framewise"

@@ -56,7 +56,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--refiner-objective",
         choices=REFINER_OBJECTIVES,
         default=defaults.refiner_objective,
-        help="the refiner's loss: L1 of magnitudes, or the energy of the complex error (SDR-aligned)",
+        help="the refiner's loss: L1 of magnitudes, the energy of the complex error (SDR-aligned), "
+        "or minus the SDR of each second (museval's frame median)",
     )
     parser.add_argument(
         "--refiner-stages",

@@ -34,6 +34,8 @@ REFINER_FINAL_WIDTH = 4
 INPUT_CHANNELS = 6  # log-magnitude x2, ratio x2, harmonic comb, gate
 RATIO_CLAMP = 1e-4
 LEVEL_EPS = 1e-6
+SECOND_FRAMES = 43  # STFT frames (hop 1024 at 44.1 kHz) in about one second
+SDR_CAP = 1e-3  # framewise_error_db's error floor against the reference: SDR at most 30 dB
 
 
 class RefinerStage(nn.Module):
@@ -149,4 +151,41 @@ def masked_error_energy(ratio: torch.Tensor, mixture: torch.Tensor, voice: torch
     return (error / (reference + LEVEL_EPS)).mean()
 
 
-__all__ = ["STAGE_WIDTHS", "MaskRefiner", "RefinerStage", "masked_error_energy", "stem_l1"]
+def framewise_error_db(
+    ratio: torch.Tensor,
+    mixture: torch.Tensor,
+    voice: torch.Tensor,
+    *,
+    window_frames: int = SECOND_FRAMES,
+) -> torch.Tensor:
+    """The refiner's frame-median-aligned loss: minus the vocals' SDR in dB of each window of about
+    one second (``window_frames`` STFT frames, as museval's 1 s frames), averaged over windows and
+    batch, so that a quiet passage counts as much as a loud one (the median over frames does).
+
+    Per window ``10 log10((e + c r) / r)``, with ``e`` the energy of ``ratio * mixture - voice``
+    (complex STFT: by Parseval the waveform error), ``r`` the voice's energy plus a hundredth of the
+    mixture's (a window where nobody sings still counts) and ``c = 10^-3``: no window is pushed past
+    30 dB, where museval's median no longer moves.
+
+    Args:
+        ratio: ``(batch, 2, frames, 1024)`` vocal ratio mask.
+        mixture, voice: complex STFT frames of the same shape.
+        window_frames: STFT frames per window; the last window of a crop may be shorter.
+    """
+    energy = (ratio * mixture - voice).abs().square().sum(dim=(1, 3))
+    reference = voice.abs().square().sum(dim=(1, 3)) + 0.01 * mixture.abs().square().sum(dim=(1, 3))
+    windows = torch.arange(energy.shape[1], device=energy.device) // window_frames
+    count = int(windows[-1]) + 1
+    error_w = energy.new_zeros(energy.shape[0], count).index_add_(1, windows, energy)
+    reference_w = energy.new_zeros(energy.shape[0], count).index_add_(1, windows, reference) + LEVEL_EPS
+    return (10 * torch.log10((error_w + SDR_CAP * reference_w) / reference_w)).mean()
+
+
+__all__ = [
+    "STAGE_WIDTHS",
+    "MaskRefiner",
+    "RefinerStage",
+    "framewise_error_db",
+    "masked_error_energy",
+    "stem_l1",
+]

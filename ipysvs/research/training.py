@@ -35,7 +35,7 @@ from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
-from ..models.refiner import STAGE_WIDTHS, masked_error_energy, stem_l1
+from ..models.refiner import STAGE_WIDTHS, framewise_error_db, masked_error_energy, stem_l1
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
 from ..separation import Separator
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 STAGES = ("salience", "refiner")
-REFINER_OBJECTIVES = ("l1", "complex")  # see refiner_loss
+REFINER_OBJECTIVES = ("l1", "complex", "framewise")  # see refiner_loss
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
 LATE_FRACTION, LATE_LR_FACTOR = 0.7, 0.3
 #: Demo-song seeds the refiner trains on; benchmarks evaluate on seeds below 1000.
@@ -425,7 +425,9 @@ def refiner_loss(
     gradients): ``objective`` ``"l1"`` is the L1 between the refined and the true stems' magnitudes,
     per crop relative to its mixture level (:func:`~ipysvs.models.refiner.stem_l1`); ``"complex"`` the
     energy of the refined vocals' complex error (:func:`~ipysvs.models.refiner.masked_error_energy`,
-    aligned with SDR). ``condition`` as in :func:`training_conditioning`."""
+    aligned with SDR); ``"framewise"`` minus the vocals' SDR of each second, averaged
+    (:func:`~ipysvs.models.refiner.framewise_error_db`, aligned with museval's frame median).
+    ``condition`` as in :func:`training_conditioning`."""
     mixture = batch["mixture"]
     with torch.no_grad():
         ratio = model.pretrained_ratio(mixture)
@@ -439,6 +441,8 @@ def refiner_loss(
     refined = ratio + model.refiner(mixture, ratio, hz, gate)
     if objective == "complex":
         return masked_error_energy(refined, batch["mixture_complex"], batch["voice_complex"])
+    if objective == "framewise":
+        return framewise_error_db(refined, batch["mixture_complex"], batch["voice_complex"])
     return stem_l1(refined, mixture, batch["voice"], batch["accompaniment"])
 
 
