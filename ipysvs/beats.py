@@ -22,6 +22,7 @@ __all__ = [
     "BEAT_CONTEXT_S",
     "BEAT_WINDOW_S",
     "MADMOM_FPS",
+    "MADMOM_FRAME_SIZES",
     "MADMOM_SAMPLE_RATE",
     "TRACKER_ENV",
     "WHOLE_SONG_S",
@@ -29,11 +30,13 @@ __all__ = [
     "beat_tracker",
     "detect_beats",
     "madmom_available",
+    "madmom_features",
 ]
 
 BeatMethod = Literal["auto", "madmom", "librosa"]
 MADMOM_SAMPLE_RATE = 44_100
 MADMOM_FPS = 100
+MADMOM_FRAME_SIZES = (1024, 2048, 4096)
 WHOLE_SONG_S = 300.0  # songs up to this long are tracked whole; longer ones in stretches of at most
 BEAT_WINDOW_S = 60.0  # this length ...
 BEAT_CONTEXT_S = 10.0  # ... each seen with this much audio either side
@@ -107,12 +110,68 @@ def _track_mono(track: Callable[[np.ndarray, int], np.ndarray], samples: np.ndar
 
 
 def _madmom_beats(mono: np.ndarray, sr: int) -> np.ndarray:
-    from madmom.audio.signal import Signal
     from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
 
     resampled = audio_io.resample(mono[np.newaxis], sr, MADMOM_SAMPLE_RATE)[0]
-    activation = RNNBeatProcessor()(Signal(resampled, sample_rate=MADMOM_SAMPLE_RATE))
+    networks = RNNBeatProcessor().processors[1]  # the preprocessing is madmom_features'
+    activation = networks(madmom_features(resampled))
     return np.asarray(DBNBeatTrackingProcessor(fps=MADMOM_FPS)(activation), dtype=np.float64)
+
+
+def madmom_features(mono: np.ndarray) -> np.ndarray:
+    """The input of madmom's offline beat networks (``RNNBeatProcessor``'s preprocessing), with the
+    short-time Fourier transforms in torch, several times faster than madmom's frame-by-frame numpy.
+
+    For each frame size of 1024, 2048 and 4096 samples (Hann window, frames centred on every 441st
+    sample = 100 per second, zero outside the signal): magnitudes without the Nyquist bin, madmom's
+    logarithmic filterbank (6 bands per octave, 30 Hz to 17 kHz, normalised filters),
+    ``log10(1 + x)``, and the positive difference to the frame whose window overlaps it by half;
+    spectra and differences side by side.
+
+    Args:
+        mono: ``(samples,)`` float audio at :data:`MADMOM_SAMPLE_RATE`.
+
+    Returns:
+        ``(ceil(samples / 441), bands)`` float32, as madmom computes it (to float32 rounding).
+    """
+    import torch
+    from madmom.audio.filters import LogarithmicFilterbank
+    from madmom.audio.spectrogram import _diff_frames
+    from madmom.audio.stft import fft_frequencies
+
+    hop = MADMOM_SAMPLE_RATE // MADMOM_FPS
+    frames = -(-len(mono) // hop)
+    signal = torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))
+    features = []
+    for size in MADMOM_FRAME_SIZES:
+        window = np.hanning(size)
+        spectrum = (
+            torch.stft(
+                signal,
+                size,
+                hop_length=hop,
+                window=torch.from_numpy(window.astype(np.float32)),
+                center=True,
+                pad_mode="constant",
+                return_complex=True,
+            )[: size // 2, :frames]
+            .abs()
+            .T
+        )
+        bands = LogarithmicFilterbank(
+            fft_frequencies(size // 2, MADMOM_SAMPLE_RATE),
+            num_bands=6,
+            fmin=30,
+            fmax=17000,
+            norm_filters=True,
+            unique_filters=True,
+        )
+        spectrogram = torch.log10(spectrum @ torch.from_numpy(np.asarray(bands, dtype=np.float32)) + 1)
+        lag = _diff_frames(0.5, hop, size, window=window)
+        difference = torch.zeros_like(spectrogram)
+        difference[lag:] = (spectrogram[lag:] - spectrogram[:-lag]).clamp_min(0)
+        features += [spectrogram, difference]
+    return torch.cat(features, dim=1).numpy()
 
 
 def _librosa_beats(mono: np.ndarray, sr: int) -> np.ndarray:

