@@ -49,6 +49,35 @@ def real_song() -> Path:
     return path
 
 
+def _write_clip(folder: Path, name: str, seed: int) -> list[str]:
+    """A 4 s, 16 kHz clip of the demo song in MIR-1K's layout (voice, accompaniment, F0 labels);
+    returns its ``index.csv`` row."""
+    import soundfile
+
+    song = demo_song(seconds=4.0, sr=16000, seed=seed)
+    soundfile.write(str(folder / f"{name}.voice.wav"), song.vocals[0], 16000)
+    soundfile.write(str(folder / f"{name}.acc.wav"), song.accompaniment[0], 16000)
+    times = np.arange(0.02, 4.0, 0.02)
+    hz = np.interp(times, song.f0_times, song.f0_hz) * (np.interp(times, song.f0_times, song.f0_hz > 0) > 0.5)
+    rows = "".join(f"{t:.2f},{f:.3f},{int(f > 0)}\n" for t, f in zip(times, hz, strict=True))
+    (folder / f"{name}.labels.csv").write_text("time_s,f0_hz,vocal\n" + rows)
+    singer, song_id, clip = name.split("_")
+    return [name, singer, "F", song_id, clip, "4.0"]
+
+
+@pytest.fixture(scope="session")
+def tiny_mir1k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder in MIR-1K's layout with three 4 s clips of demo songs: two of singer amy's song 1,
+    one of leon's."""
+    root = tmp_path_factory.mktemp("mir1k")
+    clips = root / "clips"
+    clips.mkdir()
+    rows = [_write_clip(clips, name, seed) for seed, name in enumerate(["amy_1_01", "amy_1_02", "leon_1_01"])]
+    index = "name,singer,gender,song,clip,duration_s\n" + "".join(",".join(r) + "\n" for r in rows)
+    (root / "index.csv").write_text(index)
+    return root
+
+
 @pytest.fixture(scope="session")
 def separator():
     """The pretrained separator, loaded once per test session."""

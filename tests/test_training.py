@@ -6,37 +6,12 @@ import json
 
 import numpy as np
 import pytest
-import soundfile
 import torch
 
-from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
 from ipysvs.models.joint import JointModel, load_joint_model
 from ipysvs.research.augment import AUGMENTATIONS, Crop, augment
 from ipysvs.research.training import TrainingConfig, export_weights, train
-
-
-def _write_clip(folder, name: str, seed: int) -> list[str]:
-    song = demo_song(seconds=4.0, sr=16000, seed=seed)
-    soundfile.write(str(folder / f"{name}.voice.wav"), song.vocals[0], 16000)
-    soundfile.write(str(folder / f"{name}.acc.wav"), song.accompaniment[0], 16000)
-    times = np.arange(0.02, 4.0, 0.02)
-    hz = np.interp(times, song.f0_times, song.f0_hz) * (np.interp(times, song.f0_times, song.f0_hz > 0) > 0.5)
-    rows = "".join(f"{t:.2f},{f:.3f},{int(f > 0)}\n" for t, f in zip(times, hz, strict=True))
-    (folder / f"{name}.labels.csv").write_text("time_s,f0_hz,vocal\n" + rows)
-    singer, song_id, clip = name.split("_")
-    return [name, singer, "F", song_id, clip, "4.0"]
-
-
-@pytest.fixture(scope="module")
-def tiny_mir1k(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mir1k")
-    clips = root / "clips"
-    clips.mkdir()
-    rows = [_write_clip(clips, name, seed) for seed, name in enumerate(["amy_1_01", "amy_1_02", "leon_1_01"])]
-    index = "name,singer,gender,song,clip,duration_s\n" + "".join(",".join(r) + "\n" for r in rows)
-    (root / "index.csv").write_text(index)
-    return root
 
 
 def tiny_config(data, **steps: object) -> TrainingConfig:

@@ -11,6 +11,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_SOME_FAILED",
     "EXIT_USAGE",
+    "add_cluster_options",
     "count",
     "positive_number",
     "report_error",
@@ -20,6 +21,21 @@ EXIT_OK = 0
 EXIT_SOME_FAILED = 1  # some inputs failed; the others were processed
 EXIT_USAGE = 2  # bad arguments or input: nothing was processed
 EXIT_INTERRUPTED = 130
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: run the command's tasks on Dask (:mod:`ipysvs.cluster`)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=count(1),
+        help="run on a local Dask cluster of N single-threaded worker processes (needs the dask extra)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786",
+    )
 
 
 def report_error(message: str) -> None:

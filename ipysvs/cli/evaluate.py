@@ -28,7 +28,7 @@ from ..research.evaluation import (
     summarise,
     write_csv,
 )
-from .common import EXIT_OK, EXIT_SOME_FAILED, count, report_error
+from .common import EXIT_OK, EXIT_SOME_FAILED, add_cluster_options, count, report_error
 
 __all__ = ["add_parser", "analysed_system", "run"]
 
@@ -49,6 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=count(1), help="at most this many clips")
     parser.add_argument("--oracle", action="store_true", help="also score the ideal ratio mask")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cluster_options(parser)
     return parser
 
 
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
     Args:
         args: ``data`` (folder), ``out`` (CSV path), ``singers`` (names or None for all), ``limit``
-            (at most this many clips, or None), ``oracle`` and ``quiet`` flags.
+            (at most this many clips, or None), ``oracle`` and ``quiet`` flags, ``workers`` / ``scheduler``
+            (a Dask cluster, :mod:`ipysvs.cluster`, or None for both: here, one clip after the other).
 
     Returns:
         0 when every clip was scored, 1 when some (or all) were skipped, 2 on bad arguments.
@@ -65,13 +67,19 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         IpysvsError: the data folder is missing or malformed (the CLI prints it as one line).
     """
+    from ..cluster import connect
+
     require_extra()
-    clips = read_clips(args.data, singers=args.singers or None)[: args.limit]
+    clips = read_clips(args.data.absolute(), singers=args.singers or None)[: args.limit]
     systems: dict[str, System] = {"ipysvs": analysed_system}
     if args.oracle:
         systems["oracle"] = oracle_system
-    items = clips if args.quiet else tqdm(clips, desc="evaluate", unit="clip")
-    results = evaluate_clips(items, systems)
+    with connect(args.workers, args.scheduler) as client:
+        if client is None:
+            items = clips if args.quiet else tqdm(clips, desc="evaluate", unit="clip")
+            results = evaluate_clips(items, systems)
+        else:
+            results = evaluate_clips(clips, systems, client=client, progress=not args.quiet)
     write_csv(results, args.out)
     print(format_system_table(summarise(results)))
     print(f"per-clip scores: {args.out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_error
+from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, add_cluster_options, report_error
 
 __all__ = ["add_parser", "run"]
 
@@ -31,25 +31,29 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bars and no summary (errors are still reported)"
     )
+    add_cluster_options(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``ipysvs separate``; returns the exit status (1 when some inputs failed)."""
     from ..batch import separate_files
+    from ..cluster import connect
 
     if not args.inputs and not args.demo:
         report_error("give at least one INPUT audio file (or --demo)")
         return EXIT_USAGE
-    failures = separate_files(
-        args.inputs,
-        args.out,
-        demo=args.demo,
-        file_format=args.format,
-        bit_depth=args.bit_depth,
-        stems_only=args.stems_only,
-        show_progress=not args.quiet,
-        report=report_error,
-        announce=None if args.quiet else print,
-    )
+    with connect(args.workers, args.scheduler) as client:
+        failures = separate_files(
+            [path.absolute() for path in args.inputs] if client else args.inputs,
+            args.out.absolute() if client else args.out,
+            demo=args.demo,
+            file_format=args.format,
+            bit_depth=args.bit_depth,
+            stems_only=args.stems_only,
+            show_progress=not args.quiet,
+            report=report_error,
+            announce=None if args.quiet else print,
+            client=client,
+        )
     return EXIT_SOME_FAILED if failures else EXIT_OK

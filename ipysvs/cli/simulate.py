@@ -12,24 +12,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
-
-from ..errors import FileError, IpysvsError
 from ..research import require_extra
 from ..research.datasets import first_per_singer, group_songs, read_clips
 from ..research.experiments import (
     RATIOS,
     SIMULATION_VARIANTS,
-    append_rows,
     format_condition_table,
     median_table,
     parse_ratios,
     parse_variants,
     plot,
     read_rows,
-    simulate_track,
+    simulate_tracks,
 )
-from .common import EXIT_OK, EXIT_SOME_FAILED, count, report_error
+from .common import EXIT_OK, EXIT_SOME_FAILED, add_cluster_options, count, report_error
 
 __all__ = ["add_parser", "run"]
 
@@ -55,6 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     simulate.add_argument("--out", type=Path, default=Path("simulation.csv"), help="results CSV")
     simulate.add_argument("--plot", type=Path, help="PNG path (default: the CSV's path with .png)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cluster_options(simulate)
     return simulate
 
 
@@ -64,38 +61,29 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         IpysvsError: bad ratios, variants or data folder (printed by the CLI as one line).
     """
+    from ..cluster import connect
     from ..interactive.adaptation import check_plan
 
     require_extra()
     ratios, variants = parse_ratios(args.ratios), parse_variants(args.variants)
     layers = args.layers
     check_plan(layers=layers or "none", steps=args.steps)
-    clips = read_clips(args.data, singers=args.singers or None)
+    clips = read_clips(args.data.absolute(), singers=args.singers or None)
     tracks = group_songs(clips) if args.unit == "song" else clips
     tracks = first_per_singer(tracks, args.per_singer)
     tracks = tracks[: args.limit] if args.limit else tracks
-    done = {(row.name, row.variant, row.ratio) for row in read_rows(args.out)}
-    append_rows(args.out, [])  # an unwritable --out is reported now, not after the first song
-    items = tracks if args.quiet else tqdm(tracks, desc="simulate", unit=args.unit)
-    failed = []
-    for item in items:
-        if all((item.name, v, r) in done for v in variants for r in ratios):
-            continue
-        rows = simulate_track(
-            item.load(),
+    with connect(args.workers, args.scheduler) as client:
+        failed = simulate_tracks(
+            tracks,
+            args.out,
             ratios=ratios,
             variants=variants,
             steps=args.steps,
             layers=layers,
-            skip=lambda variant, ratio, name=item.name: (name, variant, ratio) in done,
+            client=client,
+            progress=not args.quiet,
+            report=report_error,
         )
-        try:
-            append_rows(args.out, rows)
-        except FileError:
-            raise  # --out became unwritable: the run cannot go on
-        except IpysvsError as error:  # e.g. a silent voice: BSS Eval is undefined; the others go on
-            report_error(f"{item.name}: skipped ({error})")
-            failed.append(item.name)
     names = {item.name for item in tracks}
     rows = [row for row in read_rows(args.out) if row.name in names and row.variant in variants]
     summaries = median_table([row for row in rows if row.ratio in ratios])

@@ -29,8 +29,9 @@ import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, fields, replace
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -42,6 +43,9 @@ from ..separation import RATIO_EPS
 from ..spectral import SAMPLE_RATE, OverlapAdd, frame_count, hann_window, stft_frames
 from ..stems import STEMS
 from .datasets import Labels, Track
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "FRAME_SECONDS",
@@ -62,6 +66,7 @@ __all__ = [
     "blind_system",
     "check_bss_inputs",
     "evaluate_clips",
+    "evaluate_track",
     "format_system_table",
     "gnsdr",
     "ideal_ratio_mask",
@@ -408,7 +413,12 @@ def oracle_system(track: Track) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_clips(
-    items: Iterable[Evaluable], systems: Mapping[str, System], *, framewise: bool = True
+    items: Iterable[Evaluable],
+    systems: Mapping[str, System],
+    *,
+    framewise: bool = True,
+    client: Client | None = None,
+    progress: bool = False,
 ) -> list[ClipResult]:
     """Score the mixture baseline and every system on every clip (or song).
 
@@ -418,40 +428,79 @@ def evaluate_clips(
 
     Args:
         items: clips or songs (anything with ``load() -> Track``); wrap them in
-            ``tqdm(...)`` for a progress bar.
-        systems: name -> :data:`System`; ``"mixture"`` is reserved.
+            ``tqdm(...)`` for a progress bar (without a client).
+        systems: name -> :data:`System`; ``"mixture"`` is reserved. With a client the systems must
+            pickle (module-level functions do).
         framewise: also compute the museval columns.
+        client: a ``distributed.Client``: one task per track on its workers (:mod:`ipysvs.cluster`),
+            the results in the items' order as without one; a track whose task failed is recorded as
+            skipped with the reason.
+        progress: with a client, one progress bar over the tracks.
 
     Returns:
         One result per track and system, the mixture's first.
     """
     if MIXTURE in systems:
         raise ParameterError(f"the system name {MIXTURE!r} is reserved for the unprocessed baseline")
-    results = []
-    for item in items:
-        try:
-            track = item.load()
-        except IpysvsError as error:  # a corrupt or missing file: reported in the CSV, the others go on
-            unread = ClipResult(
-                str(getattr(item, "name", "?")),
-                str(getattr(item, "singer", "")),
-                str(getattr(item, "song", "")),
-                MIXTURE,
-                float(getattr(item, "duration_s", math.nan)),
-                {},
-                f"cannot read: {error}",
-            )
-            results += [replace(unread, system=name) for name in [MIXTURE, *systems]]
-            continue
-        try:
-            mixture = score_mixture(track.voice, track.accompaniment, track.sr, framewise=framewise)
-        except SilentSourceError as error:
-            results += [_result(track, name, None, str(error)) for name in [MIXTURE, *systems]]
-            continue
-        results.append(_result(track, MIXTURE, mixture))
-        for name, system in systems.items():
-            results.append(_score_system(track, name, system, mixture, framewise))
+    score = partial(evaluate_track, systems=systems, framewise=framewise)
+    if client is None:
+        return [result for item in items for result in score(item)]
+    from ..cluster import run_tasks
+
+    tracks = list(items)
+    scored: dict[int, list[ClipResult]] = {}
+    reasons: dict[str, str] = {}
+    run_tasks(
+        score,
+        tracks,
+        client=client,
+        on_result=lambda item, results: scored.__setitem__(id(item), results),
+        on_failure=lambda failure: reasons.__setitem__(failure.name, failure.reason),
+        name=_track_name,
+        progress=progress,
+        desc="evaluate",
+        unit="track",
+    )
+    return [
+        result
+        for item in tracks
+        for result in scored.get(id(item))
+        or _unscored(item, systems, f"its task failed: {reasons.get(_track_name(item), '?')}")
+    ]
+
+
+def evaluate_track(item: Evaluable, *, systems: Mapping[str, System], framewise: bool) -> list[ClipResult]:
+    """:func:`evaluate_clips` of one clip or song: its results, the mixture's first."""
+    try:
+        track = item.load()
+    except IpysvsError as error:  # a corrupt or missing file: reported in the CSV, the others go on
+        return _unscored(item, systems, f"cannot read: {error}")
+    try:
+        mixture = score_mixture(track.voice, track.accompaniment, track.sr, framewise=framewise)
+    except SilentSourceError as error:
+        return [_result(track, name, None, str(error)) for name in [MIXTURE, *systems]]
+    results = [_result(track, MIXTURE, mixture)]
+    for name, system in systems.items():
+        results.append(_score_system(track, name, system, mixture, framewise))
     return results
+
+
+def _track_name(item: Evaluable) -> str:
+    return str(getattr(item, "name", "?"))
+
+
+def _unscored(item: Evaluable, systems: Mapping[str, System], reason: str) -> list[ClipResult]:
+    """The skipped results of a track that gave no scores at all."""
+    unread = ClipResult(
+        _track_name(item),
+        str(getattr(item, "singer", "")),
+        str(getattr(item, "song", "")),
+        MIXTURE,
+        float(getattr(item, "duration_s", math.nan)),
+        {},
+        reason,
+    )
+    return [replace(unread, system=name) for name in [MIXTURE, *systems]]
 
 
 def melody_scores(labels: Labels, trajectory: Trajectory) -> dict[str, float]:

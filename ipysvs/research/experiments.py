@@ -21,25 +21,30 @@ import csv
 import hashlib
 import math
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import FileError, ParameterError
+from ..errors import FileError, IpysvsError, ParameterError
 from ..f0 import Trajectory, frame_f0
 from ..interactive.adaptation import SEPARATOR_LAYERS, SILENCE_WEIGHT
 from ..interactive.session import Session
 from ..interactive.session import open as open_session
-from .datasets import Labels, Track
+from .datasets import Clip, Labels, Song, Track
 from .evaluation import SeparationScores, melody_scores, score_mixture, score_separation
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "RATIOS",
     "SIMULATION_VARIANTS",
     "ConditionSummary",
     "SimulationRow",
+    "SimulationTask",
     "append_rows",
     "format_condition_table",
     "give_true_f0",
@@ -49,7 +54,9 @@ __all__ = [
     "parse_variants",
     "plot",
     "read_rows",
+    "run_simulation_task",
     "simulate_track",
+    "simulate_tracks",
 ]
 
 SIMULATION_VARIANTS = ("svs", "svs-f0", "f0-svs", "activity", "activity-recon")
@@ -151,6 +158,123 @@ def simulate_track(
                 adapt_s=report[0],
                 steps=report[1],
             )
+
+
+@dataclass(frozen=True)
+class SimulationTask:
+    """The conditions of one song still to run: what a Dask worker is sent (the song's paths, never
+    its audio). ``done`` holds the ``(variant, ratio)`` pairs already in the results CSV."""
+
+    track: Clip | Song
+    ratios: tuple[int, ...]
+    variants: tuple[str, ...]
+    steps: int | None = None
+    layers: str | None = None
+    done: frozenset[tuple[str, int]] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return self.track.name
+
+    def rows(self) -> Iterator[SimulationRow]:
+        """Load the song and yield its rows as each condition finishes (:func:`simulate_track`)."""
+        return simulate_track(
+            self.track.load(),
+            ratios=self.ratios,
+            variants=self.variants,
+            steps=self.steps,
+            layers=self.layers,
+            skip=lambda variant, ratio: (variant, ratio) in self.done,
+        )
+
+
+def run_simulation_task(task: SimulationTask) -> list[SimulationRow]:
+    """All rows of one task (what a worker runs)."""
+    return list(task.rows())
+
+
+def simulate_tracks(
+    tracks: Sequence[Clip | Song],
+    out: Path,
+    *,
+    ratios: Sequence[int] = RATIOS,
+    variants: Sequence[str] = SIMULATION_VARIANTS,
+    steps: int | None = None,
+    layers: str | None = None,
+    client: Client | None = None,
+    progress: bool = True,
+    report: Callable[[str], None],
+) -> list[str]:
+    """Run the experiment on every track, appending the rows to the CSV ``out`` as they finish.
+
+    Resumable: conditions whose rows ``out`` holds already are not run again, and a row is never
+    written twice (not even when a task is retried after its worker died). Without a client the
+    tracks run here one after the other and each row is written as its condition ends; with one
+    (:mod:`ipysvs.cluster`) one task per track runs on the cluster's workers and its rows are written
+    when it ends. A track that fails (a silent voice: BSS Eval is undefined; an unreadable file) is
+    reported and the others go on.
+
+    Returns:
+        The names of the tracks that failed.
+
+    Raises:
+        FileError: ``out`` cannot be read as such a CSV or cannot be written.
+    """
+    done = {(row.name, row.variant, row.ratio) for row in read_rows(out)}
+    append_rows(out, [])  # an unwritable out is reported now, not after the first song
+    tasks = [
+        SimulationTask(
+            track,
+            tuple(ratios),
+            tuple(variants),
+            steps,
+            layers,
+            frozenset((v, r) for name, v, r in done if name == track.name),
+        )
+        for track in tracks
+        if not all((track.name, v, r) in done for v in variants for r in ratios)
+    ]
+    failed: list[str] = []
+
+    def write(rows: Iterable[SimulationRow]) -> None:
+        fresh = []
+        for row in rows:
+            key = (row.name, row.variant, row.ratio)
+            if key not in done:
+                done.add(key)
+                fresh.append(row)
+        append_rows(out, fresh)
+
+    def fail(name: str, reason: str) -> None:
+        report(f"{name}: skipped ({reason})")
+        failed.append(name)
+
+    if client is None:
+        from tqdm.auto import tqdm
+
+        for task in tqdm(tasks, desc="simulate", unit="track", disable=not progress):
+            try:
+                for row in task.rows():
+                    write([row])
+            except FileError:
+                raise  # out became unwritable: the run cannot go on
+            except IpysvsError as error:
+                fail(task.name, str(error))
+        return failed
+    from ..cluster import run_tasks
+
+    run_tasks(
+        run_simulation_task,
+        tasks,
+        client=client,
+        on_result=lambda _task, rows: write(rows),
+        on_failure=lambda failure: fail(failure.name, failure.reason),
+        name=lambda task: task.name,
+        progress=progress,
+        desc="simulate",
+        unit="track",
+    )
+    return failed
 
 
 def _simulate_condition(
