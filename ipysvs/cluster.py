@@ -140,6 +140,9 @@ def run_tasks(
     and arrive in the order they finish; a task that raised or whose worker died more often than
     Dask allows becomes a :class:`Failure`; ``on_result`` runs here, in the caller's process. One
     progress bar (tqdm, on stderr) counts all tasks.
+
+    Raises:
+        ParameterError: ``client`` is neither ``None`` nor a ``distributed.Client``.
     """
     from tqdm.auto import tqdm
 
@@ -154,8 +157,10 @@ def run_tasks(
                     on_result(item, result)
                 bar.update(1)
             return
-        from distributed import as_completed
+        from distributed import Client, as_completed
 
+        if not isinstance(client, Client):
+            raise ParameterError(f"client must be a distributed.Client or None, got {type(client).__name__}")
         futures = client.map(function, list(items), pure=False, retries=TASK_RETRIES)
         pending: dict[Any, Item] = dict(zip(futures, items, strict=True))
         for future in as_completed(futures):

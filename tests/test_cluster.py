@@ -57,6 +57,15 @@ def test_without_workers_or_scheduler_the_tasks_run_here() -> None:
     assert failures == [cluster.Failure("2", "two is bad")]
 
 
+def test_a_client_that_is_not_one_is_refused_before_any_work() -> None:
+    ran = []
+    with pytest.raises(ParameterError, match=r"client must be a distributed\.Client or None, got str"):
+        cluster.run_tasks(
+            ran.append, [1], client="tcp://host:8786", on_result=print, on_failure=print, progress=False
+        )
+    assert ran == []
+
+
 def test_connect_rejects_bad_requests_in_words() -> None:
     with pytest.raises(ParameterError, match="not both"), cluster.connect(2, "tcp://127.0.0.1:8786"):
         pass
