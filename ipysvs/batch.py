@@ -153,9 +153,13 @@ def _separate_here(
     written: Callable[[SeparationJob, list[str]], None],
     failed: Callable[[SeparationJob, str], None],
 ) -> None:
-    """Separate the jobs in this process, in order, the next one decoded while this one separates."""
+    """Separate the jobs in this process, in order, the next one decoded while this one separates
+    (and the first one while the models load)."""
+    from .separation import default_separator
+
     with ThreadPoolExecutor(max_workers=1) as reader:
         upcoming = reader.submit(jobs[0].read) if jobs else None
+        default_separator()
         for index, job in enumerate(jobs):
             decoded = upcoming
             upcoming = reader.submit(jobs[index + 1].read) if index + 1 < len(jobs) else None
