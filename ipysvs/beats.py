@@ -120,7 +120,8 @@ def _madmom_beats(mono: np.ndarray, sr: int) -> np.ndarray:
 
 def madmom_features(mono: np.ndarray) -> np.ndarray:
     """The input of madmom's offline beat networks (``RNNBeatProcessor``'s preprocessing), with the
-    short-time Fourier transforms in torch, several times faster than madmom's frame-by-frame numpy.
+    short-time Fourier transforms in torch instead of madmom's frame-by-frame numpy (about 1.2x as
+    fast on one core, 2.1 s against 2.6 s for a 133 s song; torch also uses the other threads).
 
     For each frame size of 1024, 2048 and 4096 samples (Hann window, frames centred on every 441st
     sample = 100 per second, zero outside the signal): magnitudes without the Nyquist bin, madmom's
