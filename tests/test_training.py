@@ -219,3 +219,13 @@ def test_training_config_names_the_refiner_objectives() -> None:
         TrainingConfig(data="", refiner_objective="sdr")
     assert TrainingConfig(data="", refiner_objective="complex").refiner_objective == "complex"
     assert TrainingConfig(data="", refiner_objective="framewise").refiner_objective == "framewise"
+
+
+def test_training_config_checks_the_demo_share(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ParameterError, match="demo_share must be between 0 and 1"):
+        TrainingConfig(data="", demo_share=1.5)
+    assert TrainingConfig(data="", demo_share=0.25).demo_share == 0.25
+    from ipysvs.cli import main
+
+    assert main(["train", "data", "--demo-share", "1.5"]) == 2
+    assert "--demo-share: must be between 0 and 1, got '1.5'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from ..models.refiner import STAGE_WIDTHS
 from ..progress import shown
 from ..research import require_extra
 from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
-from .common import EXIT_OK, count, positive_number
+from .common import EXIT_OK, count, fraction, positive_number
 
 __all__ = ["add_parser", "run"]
 
@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         refiner_objective=args.refiner_objective,
         refiner_stages=tuple(args.refiner_stages),
         augment=tuple(args.augment),
+        demo_share=args.demo_share,
         initial_weights=str(args.initial_weights or ""),
         seed=args.seed,
     )
@@ -72,6 +73,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=Path,
         help="start from the networks of this pitch.safetensors: its saliency network and, if it has one, "
         "its refiner stages (with --salience-steps 0: train the refiner alone)",
+    )
+    parser.add_argument(
+        "--demo-share",
+        type=fraction,
+        default=defaults.demo_share,
+        help="the refiner's share of crops from full-band demo songs (the rest: MIR-1K's training singers)",
     )
     parser.add_argument(
         "--augment", nargs="*", default=[], choices=sorted(AUGMENTATIONS), help="Prétet's augmentations"
