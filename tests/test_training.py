@@ -224,6 +224,8 @@ def test_training_config_names_the_refiner_objectives() -> None:
 def test_training_config_checks_the_demo_share(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ParameterError, match="demo_share must be between 0 and 1"):
         TrainingConfig(data="", demo_share=1.5)
+    with pytest.raises(ParameterError, match="demo_share must be between 0 and 1"):
+        TrainingConfig(data="", demo_share="half")  # type: ignore[arg-type]
     assert TrainingConfig(data="", demo_share=0.25).demo_share == 0.25
     from ipysvs.cli import main
 

@@ -119,7 +119,8 @@ class TrainingConfig:
     validation_singers: tuple[str, ...] = field(default=VALIDATION_SINGERS)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.demo_share <= 1:
+        share = self.demo_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
             raise ParameterError(f"demo_share must be between 0 and 1, got {self.demo_share!r}")
         if self.refiner_objective not in REFINER_OBJECTIVES:
             raise ParameterError(
