@@ -30,18 +30,48 @@ Research layer (:mod:`ipysvs.research`, extra ``research``)
 Front ends
     :mod:`ipysvs.widgets` (the notebook app, registered as a Session's display) and
     :mod:`ipysvs.cli` (the ``ipysvs`` command).
+
+Importing ``ipysvs`` is cheap: the names below, and the sub-modules as attributes
+(``ipysvs.demo``), are imported when first used (PEP 562), so that the ``ipysvs`` command and a Dask
+client that only hands out tasks do not import torch. Asking for a name of the interactive layer
+also imports :mod:`ipysvs.widgets`, which registers a Session's notebook display.
 """
 
-from . import widgets  # noqa: F401  (registers the notebook display of a Session)
-from .errors import AudioFileError, FileError, IpysvsError, ParameterError, WeightsError
-from .f0 import Trajectory
-from .interactive.adaptation import AdaptOptions, AdaptReport
-from .interactive.journal import discard as discard_unsaved
-from .interactive.journal import unsaved_journals as unsaved_sessions
-from .interactive.session import Session, load, open
-from .separation import Separator, separate
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import AudioFileError, FileError, IpysvsError, ParameterError, WeightsError
+    from .f0 import Trajectory
+    from .interactive.adaptation import AdaptOptions, AdaptReport
+    from .interactive.journal import discard as discard_unsaved
+    from .interactive.journal import unsaved_journals as unsaved_sessions
+    from .interactive.session import Session, load, open
+    from .separation import Separator, separate
 
 __version__ = "0.1.0"
+
+#: public name -> (module, attribute): what ``ipysvs.<name>`` is
+_EXPORTS = {
+    "AdaptOptions": (".interactive.adaptation", "AdaptOptions"),
+    "AdaptReport": (".interactive.adaptation", "AdaptReport"),
+    "AudioFileError": (".errors", "AudioFileError"),
+    "FileError": (".errors", "FileError"),
+    "IpysvsError": (".errors", "IpysvsError"),
+    "ParameterError": (".errors", "ParameterError"),
+    "Separator": (".separation", "Separator"),
+    "Session": (".interactive.session", "Session"),
+    "Trajectory": (".f0", "Trajectory"),
+    "WeightsError": (".errors", "WeightsError"),
+    "discard_unsaved": (".interactive.journal", "discard"),
+    "load": (".interactive.session", "load"),
+    "open": (".interactive.session", "open"),
+    "separate": (".separation", "separate"),
+    "unsaved_sessions": (".interactive.journal", "unsaved_journals"),
+}
 
 __all__ = [
     "AdaptOptions",
@@ -60,3 +90,22 @@ __all__ = [
     "separate",
     "unsaved_sessions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ipysvs.<name>``: a public name or a sub-module, imported on first use."""
+    if name in _EXPORTS:
+        module_name, attribute = _EXPORTS[name]
+        if module_name.startswith(".interactive"):
+            importlib.import_module(".widgets", __name__)  # registers the notebook display
+        value = getattr(importlib.import_module(module_name, __name__), attribute)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,40 @@ def test_every_module_declares_what_it_exports(path: Path) -> None:
     exported = getattr(module, "__all__", None)
     assert exported, f"{module_name(path)} has no __all__"
     assert [name for name in exported if not hasattr(module, name)] == []
+
+
+def python_output(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (so that nothing is imported beforehand)."""
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout.strip()
+
+
+def test_importing_the_package_and_its_command_loads_no_torch() -> None:
+    loaded = python_output(
+        "import sys, ipysvs, ipysvs.cli\n"
+        "ipysvs.cli.build_parser(['separate', 'song.wav']).parse_args(['separate', 'song.wav'])\n"
+        "ipysvs.cli.build_parser(['--help'])\n"
+        "ipysvs.IpysvsError, ipysvs.Trajectory\n"
+        "print(sorted(name for name in ('torch', 'distributed', 'ipysvs.research', 'ipysvs.cli.train')"
+        " if name in sys.modules))"
+    )
+    assert loaded == "[]"
+
+
+def test_public_names_and_modules_load_on_first_use() -> None:
+    shown = python_output(
+        "import ipysvs\n"
+        "import ipysvs.interactive.session as session\n"
+        "before = session._display is None\n"
+        "ipysvs.open\n"
+        "from ipysvs import discard_unsaved\n"
+        "from ipysvs.interactive.journal import discard\n"
+        "try:\n"
+        "    ipysvs.no_such_name\n"
+        "except AttributeError as error:\n"
+        "    missing = str(error)\n"
+        "registered = session._display is not None\n"
+        "print(before, registered, discard_unsaved is discard, ipysvs.demo.__name__, missing)"
+    )
+    assert shown == "True True True ipysvs.demo module 'ipysvs' has no attribute 'no_such_name'"

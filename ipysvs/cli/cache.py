@@ -6,21 +6,17 @@ import argparse
 
 from .common import EXIT_OK
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``ipysvs cache``."""
-    parser = commands.add_parser(
-        "cache", help="show the cache folder's size, or clear it (song analyses, converted weights)"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``ipysvs cache``."""
     parser.add_argument(
         "--clear",
         action="store_true",
         help="remove the song analyses and converted weights (rebuilt when needed); journals of "
         "unsaved edits are kept",
     )
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from ..research.evaluation import (
 )
 from .common import EXIT_OK, EXIT_SOME_FAILED, add_cluster_options, count, report_error
 
-__all__ = ["add_parser", "analysed_system", "run"]
+__all__ = ["add_arguments", "analysed_system", "run"]
 
 
 def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
@@ -40,9 +40,8 @@ def analysed_system(track: Track) -> tuple[np.ndarray, np.ndarray, Trajectory]:
     return vocals, track.mixture - vocals, analysis.f0
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``ipysvs evaluate``."""
-    parser = commands.add_parser("evaluate", help="evaluate separation on a folder in the MIR-1K layout")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``ipysvs evaluate``."""
     parser.add_argument("data", type=Path, help="folder with index.csv and clips/")
     parser.add_argument("--out", type=Path, default=Path("evaluation.csv"), help="per-clip CSV")
     parser.add_argument("--singers", nargs="*", help="only these singers (default: all)")
@@ -50,7 +49,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--oracle", action="store_true", help="also score the ideal ratio mask")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_cluster_options(parser)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

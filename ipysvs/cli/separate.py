@@ -7,12 +7,11 @@ from pathlib import Path
 
 from .common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, add_cluster_options, report_error
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``ipysvs separate``."""
-    parser = commands.add_parser("separate", help="separate songs into vocals and accompaniment")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``ipysvs separate``."""
     parser.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="audio files")
     parser.add_argument("--out", type=Path, default=Path("separated"), help="output folder")
     parser.add_argument(
@@ -32,7 +31,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress bars and no summary (errors are still reported)"
     )
     add_cluster_options(parser)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:

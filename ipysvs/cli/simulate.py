@@ -27,12 +27,11 @@ from ..research.experiments import (
 )
 from .common import EXIT_OK, EXIT_SOME_FAILED, add_cluster_options, count, report_error
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``ipysvs simulate``."""
-    simulate = commands.add_parser("simulate", help="the simulation experiment (simulated corrections)")
+def add_arguments(simulate: argparse.ArgumentParser) -> None:
+    """The arguments of ``ipysvs simulate``."""
     simulate.add_argument("--data", type=Path, required=True, help="folder with index.csv and clips/")
     simulate.add_argument("--unit", choices=("song", "clip"), default="song", help="what one track is")
     simulate.add_argument(
@@ -52,7 +51,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     simulate.add_argument("--plot", type=Path, help="PNG path (default: the CSV's path with .png)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
     add_cluster_options(simulate)
-    return simulate
 
 
 def run(args: argparse.Namespace) -> int:

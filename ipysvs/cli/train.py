@@ -13,7 +13,7 @@ from ..research import require_extra
 from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
 from .common import EXIT_OK, count, fraction, positive_number
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_arguments", "run"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,11 +40,10 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``ipysvs train``."""
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``ipysvs train``."""
     from ..research.augment import AUGMENTATIONS
 
-    parser = commands.add_parser("train", help="pretrain the pitch models on a folder in the MIR-1K layout")
     parser.add_argument("data", type=Path, help="folder with index.csv and clips/")
     parser.add_argument(
         "--run-dir", type=Path, default=Path("runs/pitch"), help="run folder (resumed if it exists)"
@@ -86,4 +85,3 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=count(0), default=0)
     parser.add_argument("--export", type=Path, help="write the shipped weights (safetensors) here at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser
