@@ -38,6 +38,7 @@ from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import Trajectory, salience_target
 from ..models.joint import JointModel
+from ..models.optimizer import GroupAdam
 from ..models.unet import SeparationUNet
 from ..progress import Progress
 from ..separation import ratio_mask
@@ -477,14 +478,14 @@ def fine_tune(
     salience_parameters = list(model.salience.parameters()) if targets.f0_frames.any() else []
     if not (salience_parameters or (uses_separator and separator_parameters)):
         raise ParameterError(f"layers={layers!r} leaves nothing to train for these corrections")
-    groups = [{"params": salience_parameters, "lr": learning_rate}]
+    groups = [(salience_parameters, learning_rate)]
     if uses_separator:
-        groups.append({"params": separator_parameters, "lr": learning_rate * SEPARATOR_LR_FACTOR})
+        groups.append((separator_parameters, learning_rate * SEPARATOR_LR_FACTOR))
     remix = song.remix if variant == "f0-svs" else None
     if remix is not None:
-        groups.append({"params": list(model.refiner.parameters()), "lr": learning_rate * REMIX_LR_FACTOR})
-    parameters = [p for group in groups for p in group["params"]]
-    optimizer = torch.optim.Adam([g for g in groups if g["params"]])
+        groups.append((list(model.refiner.parameters()), learning_rate * REMIX_LR_FACTOR))
+    parameters = [p for params, _ in groups for p in params]
+    optimizer = GroupAdam(groups)
     batch = SEPARATOR_BATCH if uses_separator else SALIENCE_BATCH
     losses = []
     with _training(model, plain_nets, parameters):
