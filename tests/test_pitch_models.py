@@ -32,21 +32,6 @@ def test_comb_has_peaks_at_the_harmonics() -> None:
     torch.testing.assert_close(comb[2], 0.25 * comb[0])
 
 
-def test_spread_comb_covers_the_band_a_moving_f0_sweeps() -> None:
-    hz = torch.tensor([[190.0, 200.0, 210.0, 0.0, 200.0, 200.0, 200.0]])
-    ones = torch.ones_like(hz)
-    spread = render_harmonics(hz, ones, spread_frames=1)[0, 0]
-    sharp = render_harmonics(hz, ones)[0, 0]
-    twentieth = [round(20 * f / BIN_HZ) for f in (190.0, 200.0, 210.0)]
-    assert (spread[1, twentieth[0] : twentieth[2] + 1] > 0.99).all()  # 3.8-4.2 kHz, all of it
-    assert sharp[1, round(3900 / BIN_HZ)] < 0.05 and sharp[1, round(4100 / BIN_HZ)] < 0.05
-    assert spread[1, round(300 / BIN_HZ)] < 0.05  # still nothing between the 1st and 2nd harmonic
-    assert spread[3].max() == 0  # unvoiced stays zero
-    torch.testing.assert_close(spread[5], sharp[5])  # a steady F0: the sharp comb exactly
-    torch.testing.assert_close(spread[4], sharp[4])  # the unvoiced neighbour is ignored
-    assert (spread[0, round(20 * 190 / BIN_HZ) : round(20 * 200 / BIN_HZ) + 1] > 0.99).all()  # edge frame
-
-
 def test_harmonic_stack_aligns_harmonics_on_the_pitch_axis() -> None:
     spectrum = torch.zeros(1, 2, 4, 1024)
     f0 = 220.0

@@ -32,9 +32,6 @@ from .unet import UNet
 STAGE_WIDTHS = ((16, 32, 64, 128), (16, 32, 64, 128, 256))
 REFINER_FINAL_WIDTH = 4
 INPUT_CHANNELS = 6  # log-magnitude x2, ratio x2, harmonic comb, gate
-#: the harmonic comb of a frame spans the F0 of this many frames on each side (render_harmonics): an
-#: STFT window covers about three hops, so a moving F0 smears the high harmonics over that band
-COMB_SPREAD_FRAMES = 1
 RATIO_CLAMP = 1e-4
 LEVEL_EPS = 1e-6
 SECOND_FRAMES = 43  # STFT frames (hop 1024 at 44.1 kHz) in about one second
@@ -71,7 +68,7 @@ class RefinerStage(nn.Module):
             [
                 torch.log1p(magnitude / level),
                 ratio,
-                render_harmonics(hz, torch.ones_like(hz), spread_frames=COMB_SPREAD_FRAMES).to(ratio.dtype),
+                render_harmonics(hz, torch.ones_like(hz)).to(ratio.dtype),
                 gate[:, None, :, None].expand(-1, 1, frames, MODEL_BINS),
             ],
             dim=1,

@@ -68,40 +68,23 @@ class SalienceUNet(nn.Module):
         return self.unet(self.stack(magnitude))[:, 0]
 
 
-def render_harmonics(hz: torch.Tensor, weight: torch.Tensor, *, spread_frames: int = 0) -> torch.Tensor:
+def render_harmonics(hz: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Draw a frame-wise F0 as a harmonic comb on Spleeter's bins: the conditioning input.
 
     Every harmonic ``h * f0`` below 11 kHz becomes a Gaussian peak one STFT bin (10.8 Hz) wide, so
     the comb stays sharp at high harmonics when the F0 is exact (user corrections keep their full
-    precision; nothing is quantised to saliency bins). With ``spread_frames = s`` the peak of frame
-    ``t`` covers the whole band ``[h * lo, h * hi]``, ``lo`` and ``hi`` the lowest and highest F0 of
-    the voiced frames ``t - s .. t + s``: an STFT frame's window (4096 samples, 93 ms) spans about three
-    hops, so under vibrato or a glide a high harmonic's energy is smeared over that band, not at
-    ``h`` times the F0 of the frame's centre (at the 20th harmonic, 50 cents of movement is 60 Hz,
-    six bins).
+    precision; nothing is quantised to saliency bins).
 
     Args:
         hz: ``(batch, frames)`` F0 in Hz, 0 = unvoiced.
         weight: ``(batch, frames)`` in ``[0, 1]``: the comb's height (confidence; 1 for corrections).
-        spread_frames: neighbouring frames on each side whose F0 widens a frame's peaks (0: the
-            frame's own F0 only). Unvoiced neighbours, and neighbours past the ends, are ignored.
 
     Returns:
         ``(batch, 1, frames, 1024)`` in ``[0, 1]``; unvoiced frames are all zero.
     """
     bins_hz = torch.arange(MODEL_BINS, dtype=hz.dtype, device=hz.device) * BIN_HZ
-    f0 = hz.clamp_min(1.0)
-    low, high = f0, f0
-    frames = hz.shape[1]
-    padded = nn.functional.pad(hz, (spread_frames, spread_frames))  # past the ends: unvoiced
-    for start in range(2 * spread_frames + 1):
-        neighbour = padded[:, start : start + frames]
-        voiced = neighbour > 0
-        low = torch.where(voiced, torch.minimum(low, neighbour), low)
-        high = torch.where(voiced, torch.maximum(high, neighbour), high)
-    low, high = low.unsqueeze(-1), high.unsqueeze(-1)
-    harmonic = torch.round(bins_hz / torch.sqrt(low * high)).clamp_min(1)
-    distance = (harmonic * low - bins_hz).clamp_min(0) + (bins_hz - harmonic * high).clamp_min(0)
-    comb = torch.exp(-0.5 * (distance / BIN_HZ) ** 2)
+    f0 = hz.clamp_min(1.0).unsqueeze(-1)
+    nearest = torch.round(bins_hz / f0).clamp_min(1) * f0
+    comb = torch.exp(-0.5 * ((bins_hz - nearest) / BIN_HZ) ** 2)
     comb = comb * ((hz > 0) * weight).unsqueeze(-1)
     return comb.unsqueeze(1)
