@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "LOCAL_WORKER_CONFIG",
     "TASK_RETRIES",
     "Failure",
     "connect",
@@ -43,6 +44,12 @@ Result = TypeVar("Result")
 #: extra attempts of a task that raised (a task whose worker died is rescheduled by Dask itself, up to
 #: ``distributed.scheduler.allowed-failures`` times)
 TASK_RETRIES = 1
+#: Dask's nanny puts ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker's environment, to hand freed memory
+#: back sooner. Setting it turns off glibc's dynamic mmap threshold, so every array above 128 kB is
+#: mapped and unmapped again: separation ran 30-40 % slower in such a process (benchmarks/RESULTS.md,
+#: section 9). ipysvs trims its heap itself between phases (:mod:`ipysvs.memory`), so the local
+#: cluster's workers start without it (a ``None`` in this Dask setting unsets the variable).
+LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 DASK_MISSING = 'Dask is not installed: pip install -e ".[dask]" (or pip install "ipysvs[dask]")'
 
 
@@ -96,14 +103,16 @@ def connect(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"workers must be a whole number of at least 1, got {workers!r:.40}")
     require_dask()
+    import dask
     from distributed import Client, LocalCluster
 
     from .dask_worker import WorkerSetup
 
     if workers is not None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=":0"
-        )
+        with dask.config.set(LOCAL_WORKER_CONFIG):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=":0"
+            )
         try:
             with Client(cluster) as client:
                 client.register_plugin(WorkerSetup(threads))

@@ -94,6 +94,14 @@ def test_workers_run_single_threaded_with_the_models_loaded(client) -> None:
     assert set(states.values()) == {(1, 1, 1)}
 
 
+def test_local_workers_keep_glibcs_dynamic_mmap_threshold(client) -> None:
+    # Dask's nanny would set MALLOC_TRIM_THRESHOLD_ (30-40 % slower separation); the local cluster unsets it
+    environments = client.run(
+        lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"))
+    )
+    assert set(environments.values()) == {(None, "1")}
+
+
 @pytest.mark.slow
 def test_separating_on_the_cluster_writes_what_separating_here_writes(client, song, tmp_path) -> None:
     inputs = []
