@@ -158,6 +158,12 @@ def test_importing_the_package_and_its_command_loads_no_torch() -> None:
     assert loaded == "[]"
 
 
+def test_the_lazy_names_are_the_public_ones() -> None:
+    import ipysvs
+
+    assert sorted(ipysvs.__all__) == sorted(ipysvs._EXPORTS)
+
+
 def test_public_names_and_modules_load_on_first_use() -> None:
     shown = python_output(
         "import ipysvs\n"
