@@ -29,9 +29,9 @@ class ParameterGroup:
 
     params: list[torch.nn.Parameter]
     lr: float
-    exp_avgs: list[torch.Tensor] = field(default_factory=list)
-    exp_avg_sqs: list[torch.Tensor] = field(default_factory=list)
-    steps: list[torch.Tensor] = field(default_factory=list)
+    exp_avgs: list[torch.Tensor] = field(init=False)
+    exp_avg_sqs: list[torch.Tensor] = field(init=False)
+    steps: list[torch.Tensor] = field(init=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.lr, bool) or not isinstance(self.lr, int | float) or not self.lr > 0:
