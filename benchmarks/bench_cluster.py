@@ -2,7 +2,8 @@
 
 Each command runs as a fresh process, sequential first and then on a local Dask cluster, with a fresh
 cache folder each (so both compute every song's first analysis); the script reports the wall times,
-their ratio, the peak memory, whether the results agree (stems to 1e-4, the same CSV rows), and the
+their ratio, the peak memory, how many cores each run kept busy (CPU seconds of the process and its
+workers over wall seconds), whether the results agree (stems to 1e-4, the same CSV rows), and the
 figures of a costed model of a corpus run on a cluster: the time of one task on one single-threaded
 worker, the scheduler's overhead per task (a round trip of empty tasks) and songs per hour per worker.
 
@@ -81,8 +82,8 @@ def bench_separate(work: Path, args: argparse.Namespace) -> None:
     runs = {}
     for name, extra in (("sequential", []), (f"--workers {args.workers}", ["--workers", str(args.workers)])):
         out = work / f"separated-{len(runs)}"
-        runs[name] = (*run_measured([*command, str(out), *extra], env=fresh_cache(work, name)), out)
-    (_, _, seq_out), (_, _, par_out) = runs.values()
+        runs[name] = (run_measured([*command, str(out), *extra], env=fresh_cache(work, name)), out)
+    (_, seq_out), (_, par_out) = runs.values()
     worst = max(
         float(np.max(np.abs(read(seq_out / f"song{s}" / stem) - read(par_out / f"song{s}" / stem))))
         for s in range(args.songs)
@@ -99,8 +100,8 @@ def bench_simulate(work: Path, args: argparse.Namespace) -> None:
     runs = {}
     for name, extra in (("sequential", []), (f"--workers {args.workers}", ["--workers", str(args.workers)])):
         out = work / f"simulation-{len(runs)}.csv"
-        runs[name] = (*run_measured([*command, "--out", str(out), *extra], env=fresh_cache(work, name)), out)
-    (_, _, seq_csv), (_, _, par_csv) = runs.values()
+        runs[name] = (run_measured([*command, "--out", str(out), *extra], env=fresh_cache(work, name)), out)
+    (_, seq_csv), (_, par_csv) = runs.values()
     ours, theirs = rows(seq_csv), rows(par_csv)
     worst = max(
         abs(float(ours[key][column]) - float(theirs[key][column]))
@@ -117,22 +118,27 @@ def bench_simulate(work: Path, args: argparse.Namespace) -> None:
 
 
 def report(kind: str, args: argparse.Namespace, runs: dict, tasks: int, audio_s: float | None) -> None:
-    """Print the side-by-side row and the per-task figures of the costed model; the cluster's start
-    (processes, imports, the models loaded once per worker) is measured apart and taken out."""
-    (seq_wall, seq_mb, _), (par_wall, par_mb, _) = runs.values()
+    """Print the side-by-side row, how many cores each run kept busy (CPU seconds over wall seconds: what
+    the sequential run leaves idle is all that more processes can win), and the per-task figures of the
+    costed model; the cluster's start (processes, imports, the models loaded once per worker) is
+    measured apart and taken out."""
+    (seq, _), (par, _) = runs.values()
     start = cluster_start(args.workers)
-    per_task = (par_wall - start) * args.workers / tasks  # one task on one single-threaded worker
+    per_task = (par.wall_s - start) * args.workers / tasks  # one task on one single-threaded worker
     print(
-        f"| {kind} | tasks | sequential s | --workers {args.workers} s | speed-up | peak MB seq / cluster |"
+        f"| {kind} | tasks | sequential s | --workers {args.workers} s | speed-up | peak MB seq / cluster "
+        "| cores busy seq / cluster |"
     )
     print(
-        f"| {kind} | {tasks} | {seq_wall:.1f} | {par_wall:.1f} | {seq_wall / par_wall:.2f}x "
-        f"| {seq_mb:.0f} / {par_mb:.0f} |"
+        f"| {kind} | {tasks} | {seq.wall_s:.1f} | {par.wall_s:.1f} | {seq.wall_s / par.wall_s:.2f}x "
+        f"| {seq.peak_mb:.0f} / {par.peak_mb:.0f} "
+        f"| {seq.cpu_s / seq.wall_s:.2f} / {par.cpu_s / par.wall_s:.2f} |"
     )
     songs = f" ({audio_s / tasks:.0f} s songs)" if audio_s else ""
     print(
         f"{kind}: cluster start {start:.1f} s; about {per_task:.1f} s per task on a single-threaded worker"
-        f"{songs} = {3600 / per_task:.0f} songs per hour per worker"
+        f"{songs} = {3600 / per_task:.0f} songs per hour per worker; CPU seconds sequential "
+        f"{seq.cpu_s:.1f}, cluster {par.cpu_s:.1f}"
     )
 
 

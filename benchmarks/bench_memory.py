@@ -68,7 +68,7 @@ def main() -> None:
             audio_mb = channels * samples * 4 / 1e6
             for job in jobs:
                 env = {**os.environ, "IPYSVS_CACHE_DIR": str(Path(folder) / f"cache-{job}")}
-                wall, peak = run_measured(job_command(job, path, Path(folder) / "out"), env=env)
+                wall, peak, _ = run_measured(job_command(job, path, Path(folder) / "out"), env=env)
                 row = {
                     "job": job,
                     "minutes": length,

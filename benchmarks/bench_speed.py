@@ -21,7 +21,7 @@ from pathlib import Path
 
 import soundfile
 
-from ipysvs.research.benchmarking import measured_on, run_measured
+from ipysvs.research.benchmarking import Measurement, measured_on, run_measured
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SONG = HERE.parents[1] / "shared" / "data" / "real" / "lets_go_fishin.ogg"
@@ -39,24 +39,24 @@ def main() -> None:
     duration = soundfile.info(str(args.song)).duration
     ipysvs = ipysvs_command(args.song)
     reference = [sys.executable, str(HERE / "reference_separator.py"), str(args.song)]
-    results: dict[str, list[tuple[float, float]]] = {"ipysvs": [], "reference": []}
+    results: dict[str, list[Measurement]] = {"ipysvs": [], "reference": []}
     with tempfile.TemporaryDirectory() as out:
         run_measured([*ipysvs, out])  # warm the page cache and byte-code caches for both
         for _ in range(args.repeats):
             results["ipysvs"].append(run_measured([*ipysvs, out]))
             results["reference"].append(run_measured([*reference, out]))
         full_job = run_measured([arg for arg in ipysvs if arg != "--stems-only"] + [out])
-    wall = {name: statistics.median(w for w, _ in runs) for name, runs in results.items()}
-    memory = {name: max(m for _, m in runs) for name, runs in results.items()}
+    wall = {name: statistics.median(run.wall_s for run in runs) for name, runs in results.items()}
+    memory = {name: max(run.peak_mb for run in runs) for name, runs in results.items()}
     print(f"song: {args.song.name}, {duration:.1f} s; {args.repeats} interleaved runs each")
     for name in results:
-        runs = ", ".join(f"{w:.2f}" for w, _ in results[name])
+        runs = ", ".join(f"{run.wall_s:.2f}" for run in results[name])
         print(
             f"{name:>10}: median {wall[name]:.2f} s ({duration / wall[name]:.1f}x real time), "
             f"peak RSS {memory[name]:.0f} MB; runs {runs}"
         )
     print(f"speed-up ipysvs vs reference: {wall['reference'] / wall['ipysvs']:.2f}x")
-    full, full_memory = full_job
+    full, full_memory = full_job.wall_s, full_job.peak_mb
     print(
         f"full job (stems + f0.csv + beats.csv, one run): {full:.2f} s "
         f"({duration / full:.1f}x real time), peak RSS {full_memory:.0f} MB"

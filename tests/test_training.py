@@ -8,10 +8,21 @@ import numpy as np
 import pytest
 import torch
 
+from ipysvs.demo import demo_song
 from ipysvs.errors import ParameterError
+from ipysvs.f0 import frame_f0
 from ipysvs.models.joint import JointModel, load_joint_model
 from ipysvs.research.augment import AUGMENTATIONS, Crop, augment
-from ipysvs.research.training import TrainingConfig, export_weights, train
+from ipysvs.research.training import (
+    CropSampler,
+    SongFeatures,
+    TrainingConfig,
+    demo_features,
+    export_weights,
+    train,
+)
+from ipysvs.separation import Separator
+from ipysvs.spectral import frame_times
 
 
 def tiny_config(data, **steps: object) -> TrainingConfig:
@@ -231,3 +242,43 @@ def test_training_config_checks_the_demo_share(capsys: pytest.CaptureFixture[str
 
     assert main(["train", "data", "--demo-share", "1.5"]) == 2
     assert "--demo-share: must be between 0 and 1, got '1.5'" in capsys.readouterr().err
+
+
+def test_the_saliency_stage_can_train_on_demo_songs_too(tiny_mir1k, tmp_path) -> None:
+    config = tiny_config(tiny_mir1k, salience_steps=1, refiner_steps=0, salience_demo_share=0.5)
+    train(config, tmp_path / "run")
+    cached = sorted(path.name for path in (tmp_path / "run" / "features").glob("*.pt"))
+    assert "demo-1000-4s.pt" in cached and len(cached) == 3  # the demo song beside the two MIR-1K songs
+    [demo] = demo_features((1000,), 4.0, tmp_path / "run" / "features", Separator())
+    song = demo_song(seconds=4.0, seed=1000)
+    assert set(demo.magnitudes) == {"mixture", "vocals_pretrained", "voice", "accompaniment"}
+    assert demo.magnitudes["vocals_pretrained"].shape == (demo.frames, 1024)
+    expected_f0 = frame_f0(frame_times(demo.frames).numpy(), song.f0_times, song.f0_hz)
+    np.testing.assert_allclose(demo.f0_hz.numpy(), expected_f0, rtol=1e-6)
+    # the separated vocals sit between nothing and the mixture, closer to the voice than the mixture is
+    vocals, voice, mixture = (demo.magnitudes[k].float() for k in ("vocals_pretrained", "voice", "mixture"))
+    assert torch.all(vocals <= mixture * 1.001 + 1e-3)
+    assert (vocals - voice).abs().mean() < (mixture - voice).abs().mean()
+
+
+def test_crops_come_from_each_group_in_its_share() -> None:
+    def song(name: str, frames: int) -> SongFeatures:
+        return SongFeatures(name, {"vocals_pretrained": torch.ones(frames, 4)}, torch.zeros(frames))
+
+    mir1k, demo = [song("a", 100), song("b", 300)], [song("demo", 50)]
+    sampler = CropSampler([(mir1k, 0.75), (demo, 0.25)], 16, (), seed=0)
+    np.testing.assert_allclose(sampler.chance, [0.1875, 0.5625, 0.25])  # by length inside a group
+    drawn = [sampler.crop(("vocals_pretrained",))[1].name for _ in range(2000)]
+    assert abs(drawn.count("demo") / 2000 - 0.25) < 0.04
+    assert {s.name for s in CropSampler([(mir1k, 1.0), (demo, 0.0)], 16, (), seed=0).songs} == {"a", "b"}
+    with pytest.raises(ParameterError, match="no training songs"):
+        CropSampler([(mir1k, 0.0), ([], 1.0)], 16, (), seed=0)
+
+
+def test_training_config_checks_the_saliency_demo_share(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ParameterError, match="salience_demo_share must be between 0 and 1"):
+        TrainingConfig(data="", salience_demo_share=-0.1)
+    from ipysvs.cli import main
+
+    assert main(["train", "data", "--salience-demo-share", "2"]) == 2
+    assert "--salience-demo-share: must be between 0 and 1, got '2'" in capsys.readouterr().err

@@ -22,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         data=str(args.data),
         salience_steps=args.salience_steps,
+        salience_lr=args.salience_lr,
+        salience_demo_share=args.salience_demo_share,
         refiner_steps=args.refiner_steps,
         refiner_lr=args.refiner_lr,
         refiner_objective=args.refiner_objective,
@@ -50,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     defaults = TrainingConfig(data="")
     parser.add_argument("--salience-steps", type=count(0), default=defaults.salience_steps)
+    parser.add_argument("--salience-lr", type=positive_number, default=defaults.salience_lr)
+    parser.add_argument(
+        "--salience-demo-share",
+        type=fraction,
+        default=defaults.salience_demo_share,
+        help="the saliency network's share of crops from full-band demo songs (the rest: MIR-1K's "
+        "training singers)",
+    )
     parser.add_argument("--refiner-steps", type=count(0), default=defaults.refiner_steps)
     parser.add_argument("--refiner-lr", type=positive_number, default=defaults.refiner_lr)
     parser.add_argument(

@@ -10,11 +10,12 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-__all__ = ["machine_description", "measured_on", "run_measured", "write_tiled"]
+__all__ = ["Measurement", "machine_description", "measured_on", "run_measured", "write_tiled"]
 
 
 def machine_description() -> str:
@@ -37,11 +38,23 @@ def measured_on() -> str:
     return f"{date.today()}, {machine_description()}"
 
 
-def run_measured(command: Sequence[str], *, env: Mapping[str, str] | None = None) -> tuple[float, float]:
-    """Run ``command`` as a child process (output discarded).
+class Measurement(NamedTuple):
+    """One timed child process.
 
-    Returns:
-        ``(wall seconds, peak resident memory of the child in MB (10**6 bytes))``.
+    Attributes:
+        wall_s: wall time in seconds.
+        peak_mb: the child's peak resident memory in MB (10**6 bytes).
+        cpu_s: user + system CPU seconds of the child and of the processes it waited for (a Dask
+            cluster's workers included): ``cpu_s / wall_s`` is how many cores the run kept busy.
+    """
+
+    wall_s: float
+    peak_mb: float
+    cpu_s: float
+
+
+def run_measured(command: Sequence[str], *, env: Mapping[str, str] | None = None) -> Measurement:
+    """Run ``command`` as a child process (output discarded) and measure it (:class:`Measurement`).
 
     Raises:
         SystemExit: the command failed (with the end of its stderr).
@@ -57,7 +70,8 @@ def run_measured(command: Sequence[str], *, env: Mapping[str, str] | None = None
     wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux
+    return Measurement(wall, usage.ru_maxrss * 1024 / 1e6, usage.ru_utime + usage.ru_stime)
 
 
 def write_tiled(song: Path, minutes: float, path: Path) -> tuple[int, int]:

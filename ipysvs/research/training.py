@@ -2,7 +2,8 @@
 
 Two stages:
 
-1. **salience** -- on MIR-1K's training singers (every singer but :data:`VALIDATION_SINGERS`), the
+1. **salience** -- on MIR-1K's training singers (every singer but :data:`VALIDATION_SINGERS`) and, for a
+   ``salience_demo_share`` of the crops, full-band demo songs (seeds :data:`TRAINING_DEMO_SEEDS`), the
    saliency network learns the vocal F0 from the pretrained separator's vocal magnitudes (binary
    cross-entropy against Gaussian-blurred F0, Bittner's target). Features are computed once and cached
    in the run folder.
@@ -61,6 +62,7 @@ __all__ = [
     "TrainingConfig",
     "compute_features",
     "cut_stem_crop",
+    "demo_features",
     "demo_stem_sources",
     "export_weights",
     "load_features",
@@ -104,6 +106,7 @@ class TrainingConfig:
     crop_frames: int = 256
     refiner_crop_frames: int = 128
     salience_lr: float = 1e-3
+    salience_demo_share: float = 0.0
     refiner_lr: float = 1e-3
     refiner_objective: str = "l1"
     refiner_stages: tuple[int, ...] = (0, 1)
@@ -119,9 +122,10 @@ class TrainingConfig:
     validation_singers: tuple[str, ...] = field(default=VALIDATION_SINGERS)
 
     def __post_init__(self) -> None:
-        share = self.demo_share
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-            raise ParameterError(f"demo_share must be between 0 and 1, got {self.demo_share!r}")
+        for name in ("demo_share", "salience_demo_share"):
+            share = getattr(self, name)
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                raise ParameterError(f"{name} must be between 0 and 1, got {share!r}")
         if self.refiner_objective not in REFINER_OBJECTIVES:
             raise ParameterError(
                 f"refiner_objective must be one of {REFINER_OBJECTIVES}, got {self.refiner_objective!r}"
@@ -156,27 +160,43 @@ class SongFeatures:
 
 
 def compute_features(track: Track, separator: Separator) -> SongFeatures:
-    """Magnitudes of mixture, stems and pretrained-separator vocals, and the F0 at every frame."""
+    """Magnitudes of mixture, stems and pretrained-separator vocals of a MIR-1K song (mono), and the F0
+    at every frame."""
     stems = {
-        "mixture": track.mixture,
-        "voice": track.voice,
-        "accompaniment": track.accompaniment,
+        name: audio_io.resample(mono[np.newaxis], track.sr, SAMPLE_RATE)
+        for name, mono in (("voice", track.voice), ("accompaniment", track.accompaniment))
     }
+    return _stem_features(track.name, stems, separator, track.labels.times, track.labels.f0_hz)
+
+
+def _stem_features(
+    name: str,
+    stems: dict[str, np.ndarray],
+    separator: Separator,
+    label_times: np.ndarray,
+    label_hz: np.ndarray,
+) -> SongFeatures:
+    """:class:`SongFeatures` of one song from its ``voice`` and ``accompaniment``, each ``(channels,
+    samples)`` float32 at 44.1 kHz (1 or 2 channels): magnitudes averaged over channels (as the
+    saliency network averages them), the pretrained separator's vocals from a stereo separation (a
+    mono song is separated as dual mono), and the labels' F0 on the STFT frames."""
     window = hann_window()
+    mixture = stems["voice"] + stems["accompaniment"]
     magnitudes = {}
-    for name, mono in stems.items():
-        wave = torch.from_numpy(audio_io.resample(mono[np.newaxis], track.sr, SAMPLE_RATE)[0])
+    for stem, samples in (("mixture", mixture), *stems.items()):
+        wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
         spectrum = torch.stft(
             wave, N_FFT, N_FFT // 4, window=window, center=True, pad_mode="constant", return_complex=True
         )
-        magnitudes[name] = spectrum[:MODEL_BINS].abs().T.contiguous()
-        if name == "mixture":
-            ratio = separator.frame_ratios(wave.expand(2, -1).contiguous()).mean(dim=0).T
-            magnitudes["vocals_pretrained"] = ratio * magnitudes["mixture"]
+        magnitude = spectrum[:, :MODEL_BINS].abs().transpose(1, 2)  # (channels, frames, bins)
+        magnitudes[stem] = magnitude.mean(dim=0).contiguous()
+        if stem == "mixture":
+            ratio = separator.frame_ratios(wave.expand(2, -1).contiguous()).transpose(1, 2)
+            magnitudes["vocals_pretrained"] = (ratio * magnitude.expand(2, -1, -1)).mean(dim=0)
     frames = magnitudes["mixture"].shape[0]
-    f0 = frame_f0(frame_times(frames).numpy(), track.labels.times, track.labels.f0_hz)
+    f0 = frame_f0(frame_times(frames).numpy(), label_times, label_hz)
     return SongFeatures(
-        track.name,
+        name,
         {k: v.half() for k, v in magnitudes.items()},
         torch.from_numpy(f0.astype(np.float32)),
     )
@@ -198,24 +218,62 @@ def load_features(
             songs.append(SongFeatures(song.name, saved["magnitudes"], saved["f0_hz"]))
             continue
         features = compute_features(song.load(), separator)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"magnitudes": features.magnitudes, "f0_hz": features.f0_hz}, path)
+        _save_features(features, path)
         songs.append(features)
     return songs
 
 
+def demo_features(
+    seeds: tuple[int, ...], seconds: float, cache: Path, separator: Separator
+) -> list[SongFeatures]:
+    """Features of demo songs (full-band stereo, :mod:`ipysvs.demo`) of the given seeds, cached."""
+    from ..demo import demo_song
+
+    songs = []
+    for seed in seeds:
+        path = cache / f"demo-{seed}-{seconds:g}s.pt"
+        if path.is_file():
+            saved = torch.load(path, weights_only=True)
+            songs.append(SongFeatures(f"demo-{seed}", saved["magnitudes"], saved["f0_hz"]))
+            continue
+        song = demo_song(seconds=seconds, seed=seed)
+        stems = {"voice": song.vocals, "accompaniment": song.accompaniment}
+        features = _stem_features(f"demo-{seed}", stems, separator, song.f0_times, song.f0_hz)
+        _save_features(features, path)
+        songs.append(features)
+    return songs
+
+
+def _save_features(features: SongFeatures, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"magnitudes": features.magnitudes, "f0_hz": features.f0_hz}, path)
+
+
 class CropSampler:
-    """Random fixed-length crops of random songs (chance proportional to song length)."""
+    """Random fixed-length crops of random songs from groups of songs, each group drawn with its share
+    of the crops and, inside it, each song with a chance proportional to its length (groups with
+    share 0 are never drawn)."""
 
     def __init__(
-        self, songs: list[SongFeatures], frames: int, augmentations: tuple[str, ...], seed: int
+        self,
+        groups: list[tuple[list[SongFeatures], float]],
+        frames: int,
+        augmentations: tuple[str, ...],
+        seed: int,
     ) -> None:
-        self.songs = songs
+        groups = [(songs, share) for songs, share in groups if share > 0 and songs]
+        if not groups:
+            raise ParameterError("no training songs to crop: every group is empty or has share 0")
+        self.songs = [song for songs, _ in groups for song in songs]
         self.frames = frames
         self.augmentations = augmentations
         self.rng = np.random.default_rng(seed)
-        lengths = np.array([s.frames for s in songs], dtype=np.float64)
-        self.chance = lengths / lengths.sum()
+        total = sum(share for _, share in groups)
+        chance = []
+        for songs, share in groups:
+            lengths = np.array([s.frames for s in songs], dtype=np.float64)
+            chance.append(lengths / lengths.sum() * share / total)
+        self.chance = np.concatenate(chance)
 
     def crop(self, names: tuple[str, ...]) -> tuple[Crop, SongFeatures, int]:
         """One crop of the named magnitudes, as ``(1, frames, 1024)`` float32 (zero past the song)."""
@@ -553,8 +611,17 @@ def train(
             if stage == "salience":
                 separator = Separator()
                 data = Path(config.data)
-                songs = load_features(data, validation, run.folder / "features", separator, include=False)
-                sampler: object = CropSampler(songs, config.crop_frames, config.augment, _seed(config, state))
+                features = run.folder / "features"
+                mir1k = load_features(data, validation, features, separator, include=False)
+                demo = []
+                if config.salience_demo_share > 0:
+                    demo = demo_features(config.demo_seeds, config.demo_seconds, features, separator)
+                sampler: object = CropSampler(
+                    [(mir1k, 1 - config.salience_demo_share), (demo, config.salience_demo_share)],
+                    config.crop_frames,
+                    config.augment,
+                    _seed(config, state),
+                )
             else:
                 sampler = StemSampler(
                     [
