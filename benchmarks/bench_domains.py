@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,8 +36,7 @@ import numpy as np
 import ipysvs
 from ipysvs.demo import demo_song
 from ipysvs.interactive import adaptation
-from ipysvs.models.joint import default_joint_model, read_shipped_state
-from ipysvs.research.benchmarking import measured_on
+from ipysvs.research.benchmarking import measured_on, use_weights
 from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
 from ipysvs.research.evaluation import vocal_sdr
 from ipysvs.research.experiments import give_true_f0
@@ -126,14 +123,6 @@ def summary(rows: list[dict[str, object]]) -> str:
                 ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def use_weights(path: Path) -> None:
-    """Load ``path`` into the process-wide joint model every session copies, and cache analyses apart
-    (the analysis cache keys on the shipped file, not on these weights)."""
-    model = default_joint_model()
-    model.load_shipped_state(read_shipped_state(path), source=str(path))
-    os.environ["IPYSVS_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-domains-cache-")
 
 
 def parse_seeds(text: str) -> list[int]:

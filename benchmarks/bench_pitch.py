@@ -18,7 +18,7 @@ second of audio. ``--skip-mir1k`` leaves MIR-1K out.
 
 Usage:
     python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--seeds 0-7]
-        [--skip-mir1k] [--crepe] [--out CSV]
+        [--skip-mir1k] [--crepe] [--weights pitch.safetensors] [--out CSV]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ipysvs.demo import demo_song
 from ipysvs.f0 import Trajectory, frame_f0
 from ipysvs.models.joint import default_joint_model
 from ipysvs.pitch import salience_trajectory, song_salience
+from ipysvs.research.benchmarking import use_weights
 from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, first_per_singer, group_songs, read_clips
 from ipysvs.research.evaluation import MELODY_METRICS, melody_scores, score_mixture, score_separation
 from ipysvs.separation import VocalFrames, default_separator
@@ -185,7 +186,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each demo song")
     parser.add_argument("--skip-mir1k", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "_work" / "pitch.csv")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        help="a pitch.safetensors to measure instead of the shipped one (a training run's export)",
+    )
     args = parser.parse_args()
+    if args.weights is not None:
+        use_weights(args.weights)
     songs = [] if args.skip_mir1k else group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))
     songs = first_per_singer(songs, args.per_singer)
     if args.precompute_crepe:

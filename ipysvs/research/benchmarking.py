@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -15,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-__all__ = ["Measurement", "machine_description", "measured_on", "run_measured", "write_tiled"]
+__all__ = ["Measurement", "machine_description", "measured_on", "run_measured", "use_weights", "write_tiled"]
 
 
 def machine_description() -> str:
@@ -88,3 +89,15 @@ def write_tiled(song: Path, minutes: float, path: Path) -> tuple[int, int]:
         for start in range(0, total, len(samples)):
             file.write(np.clip(samples[: total - start], -1.0, 1.0))
     return samples.shape[1], total
+
+
+def use_weights(path: Path) -> None:
+    """Measure the pitch networks of ``path`` (a ``pitch.safetensors``, e.g. a training run's export)
+    instead of the shipped ones: loaded into the process-wide joint model every session and analysis
+    copies, with analyses cached in a fresh temporary folder (the analysis cache keys on the shipped
+    file, not on these weights)."""
+    from ..models.joint import default_joint_model, read_shipped_state
+
+    model = default_joint_model()
+    model.load_shipped_state(read_shipped_state(path), source=str(path))
+    os.environ["IPYSVS_CACHE_DIR"] = tempfile.mkdtemp(prefix="ipysvs-bench-cache-")
