@@ -244,6 +244,7 @@ def test_training_config_checks_the_demo_share(capsys: pytest.CaptureFixture[str
     assert "--demo-share: must be between 0 and 1, got '1.5'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_saliency_stage_can_train_on_demo_songs_too(tiny_mir1k, tmp_path) -> None:
     config = tiny_config(tiny_mir1k, salience_steps=1, refiner_steps=0, salience_demo_share=0.5)
     train(config, tmp_path / "run")
