@@ -77,6 +77,29 @@ def test_without_pitch_information_any_refiner_gives_the_pretrained_separation(s
     assert np.abs(informed - pretrained).max() > 1e-3  # the same refiner does act where the gate is open
 
 
+def test_refiner_changes_the_voice_band_only_and_reads_nothing_far_above_it(monkeypatch) -> None:
+    from ipysvs.models.precision import PRECISION_ENV
+    from ipysvs.models.refiner import CONTEXT_BINS, REFINED_BINS
+
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    refiner = _scrambled(JointModel()).refiner.double()  # float64: the level's rounding stays invisible
+    torch.manual_seed(3)
+    magnitude = torch.rand(1, 2, 64, 1024, dtype=torch.float64)
+    ratio = torch.rand(1, 2, 64, 1024, dtype=torch.float64)
+    hz, gate = torch.full((1, 64), 196.0, dtype=torch.float64), torch.ones(1, 64, dtype=torch.float64)
+    with torch.no_grad():
+        change = refiner(magnitude, ratio, hz, gate)
+        assert change[..., :REFINED_BINS].abs().max() > 1e-3  # it acts in the voice's band
+        assert not change[..., REFINED_BINS:].any()  # and nowhere above it: the pretrained mask stays
+        # the bins above the band it reads count only through the spectrum's mean level: swapping them
+        # around (same values, so the same level) changes nothing
+        band = REFINED_BINS + CONTEXT_BINS
+        swapped_magnitude, swapped_ratio = magnitude.clone(), ratio.clone()
+        swapped_magnitude[..., band:] = magnitude[..., band:].flip(-1)
+        swapped_ratio[..., band:] = 1 - ratio[..., band:]
+        torch.testing.assert_close(refiner(swapped_magnitude, swapped_ratio, hz, gate), change, atol=1e-9, rtol=0)
+
+
 def test_refinement_separator_changes_only_the_informed_frames() -> None:
     from ipysvs.conditioned import RefinementSeparator
     from ipysvs.separation import mixture_magnitude

@@ -12,7 +12,13 @@ in stages (:data:`STAGE_WIDTHS`): a second, deeper U-Net applies the same gated 
 stage's mask. With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it
 is everywhere before training, while ``delta = 0``), so a frame without pitch information is
 separated exactly as the pretrained separator separates it: the pitch input can only add, through
-the one part trained to use it. Inference runs the stages' U-Nets in bfloat16 where the CPU computes it
+the one part trained to use it.
+
+The refiner changes the voice's band only, bins ``0..REFINED_BINS-1`` (0-7.6 kHz, where the voice's
+harmonics carry its energy), reading :data:`CONTEXT_BINS` more above it: its U-Nets run on 768 of the
+1024 bins (three quarters of the cost), and above the band the mask is the pretrained one. On the
+benchmark songs its changes above that band were worth nothing (``benchmarks/RESULTS.md``, section 7).
+Inference runs the stages' U-Nets in bfloat16 where the CPU computes it
 natively (:mod:`ipysvs.models.precision`). The crop frames must be a multiple of 64 for the pretrained U-Nets
 that give ``R0``.
 """
@@ -21,8 +27,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional
 
-from ..spectral import MODEL_BINS
 from .precision import inference_autocast
 from .salience import render_harmonics
 from .unet import UNet
@@ -34,6 +40,8 @@ REFINER_FINAL_WIDTH = 4
 INPUT_CHANNELS = 6  # log-magnitude x2, ratio x2, harmonic comb, gate
 RATIO_CLAMP = 1e-4
 LEVEL_EPS = 1e-6
+REFINED_BINS = 704  # the band the refiner changes: bins 0..703, 0-7.6 kHz at 10.8 Hz a bin
+CONTEXT_BINS = 64  # bins above that band its U-Nets read; they run on REFINED_BINS + CONTEXT_BINS
 SECOND_FRAMES = 43  # STFT frames (hop 1024 at 44.1 kHz) in about one second
 SDR_CAP = 1e-3  # framewise_error_db's error floor against the reference: SDR at most 30 dB
 
@@ -41,14 +49,17 @@ SDR_CAP = 1e-3  # framewise_error_db's error floor against the reference: SDR at
 class RefinerStage(nn.Module):
     """One gated, F0-informed change of a stereo vocal ratio mask.
 
-    A small U-Net (``widths``, no dropout) over ``(batch, 6, frames, 1024)`` inputs; its head starts at
-    zero, so an untrained stage changes nothing even where the gate is open. Frames must be a
-    multiple of :attr:`frame_multiple`.
+    A small U-Net (``widths``, no dropout) over ``(batch, 6, frames, REFINED_BINS + CONTEXT_BINS)``
+    inputs, the lower bins of the ``(batch, 2, frames, 1024)`` spectra; its head starts at zero, so an
+    untrained stage changes nothing even where the gate is open. Frames must be a multiple of
+    :attr:`frame_multiple`.
     """
 
     def __init__(self, widths: tuple[int, ...]) -> None:
         super().__init__()
         self.unet = UNet(INPUT_CHANNELS, 2, widths=widths, final_width=REFINER_FINAL_WIDTH, dropout_blocks=0)
+        if (REFINED_BINS + CONTEXT_BINS) % self.unet.frame_multiple:
+            raise ValueError(f"the refiner's band must be a multiple of {self.unet.frame_multiple} bins")
         nn.init.zeros_(self.unet.mask_head.weight)
         nn.init.zeros_(self.unet.mask_head.bias)
 
@@ -60,24 +71,27 @@ class RefinerStage(nn.Module):
     def forward(
         self, magnitude: torch.Tensor, ratio: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor
     ) -> torch.Tensor:
-        """The change of the vocal ratio mask ``ratio`` (shapes as in :meth:`MaskRefiner.forward`)."""
+        """The change of the vocal ratio mask ``ratio`` (shapes as in :meth:`MaskRefiner.forward`): zero
+        above the first :data:`REFINED_BINS` bins."""
         gate = gate.clamp(0, 1).to(ratio.dtype)
-        level = magnitude.mean(dim=(1, 2, 3), keepdim=True) + LEVEL_EPS
-        frames = magnitude.shape[2]
+        level = magnitude.mean(dim=(1, 2, 3), keepdim=True) + LEVEL_EPS  # the whole spectrum's level
+        frames, band = magnitude.shape[2], REFINED_BINS + CONTEXT_BINS
         inputs = torch.cat(
             [
-                torch.log1p(magnitude / level),
-                ratio,
-                render_harmonics(hz, torch.ones_like(hz)).to(ratio.dtype),
-                gate[:, None, :, None].expand(-1, 1, frames, MODEL_BINS),
+                torch.log1p(magnitude[..., :band] / level),
+                ratio[..., :band],
+                render_harmonics(hz, torch.ones_like(hz), bins=band).to(ratio.dtype),
+                gate[:, None, :, None].expand(-1, 1, frames, band),
             ],
             dim=1,
         )
         with inference_autocast():  # bfloat16 for the U-Net's body only (ipysvs.models.precision)
-            delta = self.unet.logits(inputs).float()
-        logit = torch.logit(ratio.clamp(RATIO_CLAMP, 1 - RATIO_CLAMP))
+            delta = self.unet.logits(inputs)[..., :REFINED_BINS].float()
+        refined = ratio[..., :REFINED_BINS]
+        logit = torch.logit(refined.clamp(RATIO_CLAMP, 1 - RATIO_CLAMP))
         moved = gate[:, None, :, None] * (torch.sigmoid(logit + delta) - torch.sigmoid(logit))
-        return (ratio + moved).clamp(0, 1) - ratio
+        change = (refined + moved).clamp(0, 1) - refined
+        return functional.pad(change, (0, ratio.shape[-1] - REFINED_BINS))
 
 
 class MaskRefiner(nn.Module):
@@ -111,8 +125,9 @@ class MaskRefiner(nn.Module):
             gate: ``(batch, frames)`` pitch information per frame in ``[0, 1]``.
 
         Returns:
-            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames whose gate is zero (and
-            everywhere while the heads are zero); ``R0 + change`` lies in ``[0, 1]``.
+            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames whose gate is zero, above
+            the first :data:`REFINED_BINS` bins, and everywhere while the heads are zero; ``R0 + change``
+            lies in ``[0, 1]``.
         """
         refined = ratio
         for stage in self.stages:
@@ -182,6 +197,8 @@ def framewise_error_db(
 
 
 __all__ = [
+    "CONTEXT_BINS",
+    "REFINED_BINS",
     "STAGE_WIDTHS",
     "MaskRefiner",
     "RefinerStage",

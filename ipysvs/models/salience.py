@@ -68,21 +68,22 @@ class SalienceUNet(nn.Module):
         return self.unet(self.stack(magnitude))[:, 0]
 
 
-def render_harmonics(hz: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def render_harmonics(hz: torch.Tensor, weight: torch.Tensor, *, bins: int = MODEL_BINS) -> torch.Tensor:
     """Draw a frame-wise F0 as a harmonic comb on Spleeter's bins: the conditioning input.
 
-    Every harmonic ``h * f0`` below 11 kHz becomes a Gaussian peak one STFT bin (10.8 Hz) wide, so
+    Every harmonic ``h * f0`` below the top bin (11 kHz for all 1024) becomes a Gaussian peak one STFT bin (10.8 Hz) wide, so
     the comb stays sharp at high harmonics when the F0 is exact (user corrections keep their full
     precision; nothing is quantised to saliency bins).
 
     Args:
         hz: ``(batch, frames)`` F0 in Hz, 0 = unvoiced.
         weight: ``(batch, frames)`` in ``[0, 1]``: the comb's height (confidence; 1 for corrections).
+        bins: how many of the lowest STFT bins to draw.
 
     Returns:
-        ``(batch, 1, frames, 1024)`` in ``[0, 1]``; unvoiced frames are all zero.
+        ``(batch, 1, frames, bins)`` in ``[0, 1]``; unvoiced frames are all zero.
     """
-    bins_hz = torch.arange(MODEL_BINS, dtype=hz.dtype, device=hz.device) * BIN_HZ
+    bins_hz = torch.arange(bins, dtype=hz.dtype, device=hz.device) * BIN_HZ
     f0 = hz.clamp_min(1.0).unsqueeze(-1)
     nearest = torch.round(bins_hz / f0).clamp_min(1) * f0
     comb = torch.exp(-0.5 * ((bins_hz - nearest) / BIN_HZ) ** 2)
