@@ -71,9 +71,9 @@ class SalienceUNet(nn.Module):
 def render_harmonics(hz: torch.Tensor, weight: torch.Tensor, *, bins: int = MODEL_BINS) -> torch.Tensor:
     """Draw a frame-wise F0 as a harmonic comb on Spleeter's bins: the conditioning input.
 
-    Every harmonic ``h * f0`` below the top bin (11 kHz for all 1024) becomes a Gaussian peak one STFT bin (10.8 Hz) wide, so
-    the comb stays sharp at high harmonics when the F0 is exact (user corrections keep their full
-    precision; nothing is quantised to saliency bins).
+    Every harmonic ``h * f0`` below the top bin (11 kHz for all 1024) becomes a Gaussian peak one STFT
+    bin (10.8 Hz) wide, so the comb stays sharp at high harmonics when the F0 is exact (user
+    corrections keep their full precision; nothing is quantised to saliency bins).
 
     Args:
         hz: ``(batch, frames)`` F0 in Hz, 0 = unvoiced.
