@@ -18,6 +18,11 @@ SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
     """Saliency of every frame of a song, computed in cross-faded 512-frame patches.
 
+    The last patch ends at the song's end, rounded up to the network's frame multiple (16 frames),
+    instead of running on into zero frames to 512 (up to a patch less to compute): the network's
+    receptive field is about 60 frames either side, so only the saliency of the song's last 64 frames
+    (1.5 s) can differ from the padded patch's, as at the edges of the crops it was trained on.
+
     Args:
         model: the saliency network.
         magnitude: ``(channels, frames, 1024)`` magnitudes (separated vocals or a mixture).
@@ -26,13 +31,15 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
         ``(frames, 320)`` float32 in ``[0, 1]``.
     """
     n_frames = magnitude.shape[1]
+    multiple = model.unet.frame_multiple
     salience = torch.zeros(n_frames, N_PITCH_BINS)
     with torch.inference_mode():
         for patch in plan_patches(n_frames):
             stop = min(patch.start + patch.length, n_frames)
-            chunk = torch.zeros(magnitude.shape[0], patch.length, magnitude.shape[2])
+            length = min(patch.length, -(-(stop - patch.start) // multiple) * multiple)
+            chunk = torch.zeros(magnitude.shape[0], length, magnitude.shape[2])
             chunk[:, : stop - patch.start] = magnitude[:, patch.start : stop]
-            out = model(chunk.unsqueeze(0))[0] * patch.weights[:, None]
+            out = model(chunk.unsqueeze(0))[0] * patch.weights[:length, None]
             salience[patch.start : stop] += out[: stop - patch.start]
     return salience.numpy()
 

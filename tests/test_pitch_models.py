@@ -176,6 +176,24 @@ def test_shipped_saliency_network_finds_the_demo_melody(separator) -> None:
     assert scores["Raw Pitch Accuracy"] > 0.8 and scores["Overall Accuracy"] > 0.7
 
 
+def test_song_saliency_cuts_its_last_patch_at_the_song_end_and_only_its_last_second_can_tell() -> None:
+    from ipysvs.separation import PATCH_FRAMES, mixture_magnitude
+
+    song = demo_song(seconds=16.3, seed=6)
+    magnitude = mixture_magnitude(song.mixture, song.sr)
+    frames = magnitude.shape[1]  # two patches, the second cut to 224 of its 512
+    assert frames == 702
+    model = load_joint_model().salience
+    cut = song_salience(model, magnitude)
+    # the same song followed by zero frames up to the end of a whole last patch: the way it was padded
+    padded_frames = PATCH_FRAMES + (PATCH_FRAMES - 32)
+    padded = torch.cat([magnitude, torch.zeros(2, padded_frames - frames, 1024)], dim=1)
+    whole = song_salience(model, padded)[:frames]
+    assert cut.shape == (frames, 320)
+    np.testing.assert_array_equal(cut[: frames - 64], whole[: frames - 64])
+    assert np.abs(cut - whole)[frames - 64 :].max() > 0  # the receptive field does reach the song's end
+
+
 @pytest.mark.slow
 def test_shipped_refiner_adds_with_the_true_f0_on_songs_it_never_heard(separator) -> None:
     from ipysvs.f0 import frame_f0

@@ -396,12 +396,13 @@ class CropPlan:
 
 def f0_loss(salience: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Weighted binary cross-entropy of ``(batch, frames, 320)`` saliencies; ``weight`` is
-    ``(batch, frames)`` (1 where the loss applies); averaged over the weighted frames."""
-    weights = weight[..., None].expand_as(salience)
-    loss = functional.binary_cross_entropy(
-        salience.clamp(1e-6, 1 - 1e-6), target, weight=weights, reduction="sum"
-    )
-    return loss / weights.sum().clamp_min(1)
+    ``(batch, frames)`` (1 where the loss applies); averaged over the weighted frames.
+
+    The weights multiply the unreduced loss: ``binary_cross_entropy(weight=...)`` broadcasts them
+    through ``torch.fx``'s symbolic shapes, whose first use imports sympy (0.8 s of the first
+    ``adapt()`` of a process)."""
+    loss = functional.binary_cross_entropy(salience.clamp(1e-6, 1 - 1e-6), target, reduction="none")
+    return (loss * weight[..., None]).sum() / (weight.sum() * salience.shape[-1]).clamp_min(1)
 
 
 def activity_loss(
