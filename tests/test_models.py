@@ -13,7 +13,7 @@ from torch.nn import functional
 
 from ipysvs.errors import WeightsError
 from ipysvs.models import SeparationUNet, load_pretrained_unet, locate_spleeter_checkpoints
-from ipysvs.models.unet import DecoderBlock, single_channel_conv
+from ipysvs.models.unet import PHASE_MIN_CHANNELS, DecoderBlock, single_channel_conv
 from ipysvs.models.weights import load_spleeter_arrays, read_checkpoint_arrays, spleeter_to_unet_names
 
 
@@ -92,19 +92,24 @@ def test_extra_input_channels_start_silent() -> None:
         assert torch.equal(plain(magnitude), conditioned(magnitude, extra))
 
 
-def test_decoder_block_equals_transposed_convolution() -> None:
+@pytest.mark.parametrize(
+    ("out_channels", "inference_form"), [(4, "subpixel_weight"), (PHASE_MIN_CHANNELS, "phase_weights")]
+)
+def test_decoder_block_equals_transposed_convolution(out_channels: int, inference_form: str) -> None:
     torch.manual_seed(0)
-    block = DecoderBlock(8, 4, dropout=False).eval()
+    block = DecoderBlock(8, out_channels, dropout=False).eval()
     x = torch.randn(2, 8, 6, 10)
     expected = block.deconv(x)[:, :, 1:-2, 1:-2]
     expected = block.norm(functional.relu(expected))
-    torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
-    with torch.inference_mode():  # the cached kernel path gives the same
+    torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)  # a training step's form
+    with torch.inference_mode():  # the cached kernels of inference give the same
         torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
+    assert block._cached_kernel is not None and block._cached_kernel[0][2] == inference_form
 
 
-def test_decoder_cache_follows_weight_updates() -> None:
-    block = DecoderBlock(4, 2, dropout=False).eval()
+@pytest.mark.parametrize("out_channels", [2, PHASE_MIN_CHANNELS])
+def test_decoder_cache_follows_weight_updates(out_channels: int) -> None:
+    block = DecoderBlock(4, out_channels, dropout=False).eval()
     x = torch.randn(1, 4, 4, 4)
     with torch.no_grad():
         before = block(x)

@@ -19,6 +19,8 @@ pretrained weights computes exactly the pretrained mask until it is trained.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -31,10 +33,13 @@ __all__ = [
     "ENCODER_WIDTHS",
     "FRAME_MULTIPLE",
     "LEAKY_SLOPE",
+    "PHASE_MIN_CHANNELS",
     "DecoderBlock",
     "EncoderBlock",
     "SeparationUNet",
     "UNet",
+    "phase_transposed_conv",
+    "phase_weights",
     "single_channel_conv",
     "subpixel_weight",
 ]
@@ -72,6 +77,12 @@ class EncoderBlock(nn.Module):
 # For each output parity (0 = even, 1 = odd row/column of the cropped output), the taps of the 5-tap
 # transposed kernel met by a 3-tap correlation over inputs (m-1, m, m+1); None is a zero tap.
 _SUBPIXEL_TAPS = {0: (3, 1, None), 1: (4, 2, 0)}
+#: decoder blocks with at least this many output channels run, outside training, as four phase
+#: convolutions (25 taps instead of the sub-pixel kernel's 36: the separator's U-Net 10 % faster);
+#: narrower ones as one sub-pixel convolution, faster there (interleaving the phases costs more than
+#: the taps save; ``benchmarks/RESULTS.md`` section 1)
+PHASE_MIN_CHANNELS = 32
+_Kernels = TypeVar("_Kernels", torch.Tensor, dict[tuple[int, int], torch.Tensor])
 
 
 def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -106,12 +117,58 @@ def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
     return torch.stack(phases, dim=1).reshape(-1, kernel.shape[1], 3, 3)
 
 
+def phase_weights(weight: torch.Tensor) -> dict[tuple[int, int], torch.Tensor]:
+    """Split a stride-2 5x5 transposed-conv kernel into the correlation kernels of its four output phases.
+
+    Phase ``(r, c)`` (0 = even, 1 = odd row / column of the cropped output) meets the taps
+    ``_SUBPIXEL_TAPS[r] x _SUBPIXEL_TAPS[c]`` without the zero ones: 2x2, 2x3, 3x2 and 3x3 kernels, 25
+    taps in all where :func:`subpixel_weight` computes 36 (see :func:`phase_transposed_conv`).
+
+    Args:
+        weight: ``(in_channels, out_channels, 5, 5)`` transposed-convolution kernel.
+
+    Returns:
+        ``{(r, c): (out_channels, in_channels, rows, cols)}``.
+    """
+    kernel = weight.transpose(0, 1)
+    taps = {phase: [tap for tap in _SUBPIXEL_TAPS[phase] if tap is not None] for phase in (0, 1)}
+    return {(r, c): kernel[:, :, taps[r]][:, :, :, taps[c]].contiguous() for r in (0, 1) for c in (0, 1)}
+
+
+def phase_transposed_conv(
+    x: torch.Tensor, kernels: dict[tuple[int, int], torch.Tensor], bias: torch.Tensor
+) -> torch.Tensor:
+    """``conv_transpose2d(x, w, bias, stride=2)[..., 1:-2, 1:-2]`` as four ordinary convolutions, one
+    per output phase (``kernels = phase_weights(w)``), interleaved into the output.
+
+    Args:
+        x: ``(batch, in_channels, height, width)``.
+
+    Returns:
+        ``(batch, out_channels, 2 * height, 2 * width)``.
+    """
+    batch, _, height, width = x.shape
+    padded = functional.pad(x, (1, 1, 1, 1))  # every phase's taps start at input m - 1
+    phases = {
+        phase: functional.conv2d(
+            padded[:, :, : height + kernel.shape[2] - 1, : width + kernel.shape[3] - 1], kernel, bias
+        )
+        for phase, kernel in kernels.items()
+    }
+    out = phases[0, 0].new_empty(batch, bias.shape[0], height, 2, width, 2)
+    for (r, c), result in phases.items():
+        out[:, :, :, r, :, c] = result
+    return out.reshape(batch, -1, 2 * height, 2 * width)
+
+
 class DecoderBlock(nn.Module):
     """5x5 stride-2 transposed conv, crop (1, 2, 1, 2), ReLU, batch norm, optional dropout.
 
     The parameters are those of an ``nn.ConvTranspose2d`` (as in the checkpoint); the computation uses
-    the equivalent sub-pixel convolution (:func:`subpixel_weight`), cached while the weights are
-    unchanged and no gradient is needed.
+    equivalent ordinary convolutions, which oneDNN runs faster than a transposed one on the CPU: the
+    sub-pixel convolution (:func:`subpixel_weight`) while training and for blocks narrower than
+    :data:`PHASE_MIN_CHANNELS`, else the four phase convolutions (:func:`phase_transposed_conv`). The
+    rewritten kernels are cached while the weights are unchanged and no gradient is needed.
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, dropout: bool) -> None:
@@ -119,22 +176,31 @@ class DecoderBlock(nn.Module):
         self.deconv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=5, stride=2)
         self.norm = nn.BatchNorm2d(out_channels, eps=BATCH_NORM_EPS, momentum=BATCH_NORM_MOMENTUM)
         self.dropout = nn.Dropout(0.5) if dropout else nn.Identity()
-        self._cached_kernel: tuple[tuple[int, int], torch.Tensor] | None = None
+        self._cached_kernel: tuple[tuple[int, int, str], object] | None = None
 
-    def _kernel(self) -> torch.Tensor:
+    def _training_step(self) -> bool:
+        return torch.is_grad_enabled() and self.deconv.weight.requires_grad
+
+    def _rewritten(self, rewrite: Callable[[torch.Tensor], _Kernels]) -> _Kernels:
+        """``rewrite(weight)``, cached outside training steps."""
         weight = self.deconv.weight
-        if torch.is_grad_enabled() and weight.requires_grad:
-            return subpixel_weight(weight)
-        key = (weight.data_ptr(), weight._version)
+        if self._training_step():
+            return rewrite(weight)
+        key = (weight.data_ptr(), weight._version, rewrite.__name__)
         if self._cached_kernel is None or self._cached_kernel[0] != key:
             with torch.no_grad():
-                self._cached_kernel = (key, subpixel_weight(weight))
-        return self._cached_kernel[1]
+                self._cached_kernel = (key, rewrite(weight))
+        return self._cached_kernel[1]  # type: ignore[return-value]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Double frames and bins of ``x``."""
-        bias = self.deconv.bias.repeat_interleave(4)
-        up = functional.pixel_shuffle(functional.conv2d(x, self._kernel(), bias, padding=1), 2)
+        if self.deconv.out_channels >= PHASE_MIN_CHANNELS and not self._training_step():
+            up = phase_transposed_conv(x, self._rewritten(phase_weights), self.deconv.bias)
+        else:
+            bias = self.deconv.bias.repeat_interleave(4)
+            up = functional.pixel_shuffle(
+                functional.conv2d(x, self._rewritten(subpixel_weight), bias, padding=1), 2
+            )
         return self.dropout(self.norm(functional.relu(up)))
 
 
