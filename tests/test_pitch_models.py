@@ -176,7 +176,7 @@ def test_shipped_saliency_network_finds_the_demo_melody(separator) -> None:
     assert scores["Raw Pitch Accuracy"] > 0.8 and scores["Overall Accuracy"] > 0.7
 
 
-def test_song_saliency_cuts_its_last_patch_at_the_song_end_and_only_its_last_second_can_tell() -> None:
+def test_song_saliency_cuts_its_last_patch_at_the_song_end_changing_only_its_last_frames() -> None:
     from ipysvs.separation import PATCH_FRAMES, mixture_magnitude
 
     song = demo_song(seconds=16.3, seed=6)
