@@ -80,7 +80,7 @@ _SUBPIXEL_TAPS = {0: (3, 1, None), 1: (4, 2, 0)}
 #: decoder blocks with at least this many output channels run, outside training, as four phase
 #: convolutions (25 taps instead of the sub-pixel kernel's 36: the separator's U-Net 10 % faster);
 #: narrower ones as one sub-pixel convolution, faster there (interleaving the phases costs more than
-#: the taps save; ``benchmarks/RESULTS.md`` section 1)
+#: the taps save; ``benchmarks/bench_decoder.py``, ``benchmarks/RESULTS.md`` section 1)
 PHASE_MIN_CHANNELS = 32
 _Kernels = TypeVar("_Kernels", torch.Tensor, dict[tuple[int, int], torch.Tensor])
 
