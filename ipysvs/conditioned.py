@@ -27,14 +27,20 @@ __all__ = ["RATIO_FLOOR", "ConditionedSeparator", "RefinementSeparator"]
 RATIO_FLOOR = 1e-8  # mixture magnitude below which a bin's pretrained ratio is taken as 0
 
 
-def _conditioning(hz: np.ndarray, gate: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validated ``(frames,)`` F0 (Hz) and gate as float32 tensors, the gate clipped to ``[0, 1]``."""
+def _conditioning(
+    hz: np.ndarray, gate: np.ndarray, deep_gate: np.ndarray | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validated ``(frames,)`` F0 (Hz), gate and deep gate (None: the gate) as float32 tensors, the
+    gates clipped to ``[0, 1]``."""
     hz, gate = np.asarray(hz, dtype=np.float32), np.asarray(gate, dtype=np.float32)
-    if hz.ndim != 1 or hz.shape != gate.shape:
-        raise ParameterError(f"hz and gate must be 1-D of one length, got {hz.shape} and {gate.shape}")
-    if not (np.isfinite(hz).all() and np.isfinite(gate).all()) or (hz < 0).any():
-        raise ParameterError("hz must be finite and >= 0 Hz and gate finite")
-    return torch.from_numpy(hz), torch.from_numpy(np.clip(gate, 0, 1))
+    deep = gate if deep_gate is None else np.asarray(deep_gate, dtype=np.float32)
+    if hz.ndim != 1 or hz.shape != gate.shape or deep.shape != gate.shape:
+        raise ParameterError(
+            f"hz, gate and deep_gate must be 1-D of one length, got {hz.shape}, {gate.shape} and {deep.shape}"
+        )
+    if not (np.isfinite(hz).all() and np.isfinite(gate).all() and np.isfinite(deep).all()) or (hz < 0).any():
+        raise ParameterError("hz must be finite and >= 0 Hz and the gates finite")
+    return torch.from_numpy(hz), torch.from_numpy(np.clip(gate, 0, 1)), torch.from_numpy(np.clip(deep, 0, 1))
 
 
 def _frames_of(values: torch.Tensor, patches: Sequence[Patch], frames: int) -> torch.Tensor:
@@ -56,10 +62,14 @@ class ConditionedSeparator(Separator):
         gate: ``(frames,)`` pitch information in ``[0, 1]``: 1 for user corrections (deletions
             included), the estimate's confidence where the estimate is trusted, 0 for none (that
             frame is separated exactly as by the pretrained separator).
+        deep_gate: ``(frames,)`` in ``[0, 1]``, the gate of the refiner's deeper stages
+            (:class:`~ipysvs.models.refiner.MaskRefiner`; None: ``gate``).
     """
 
-    def __init__(self, model: JointModel, hz: np.ndarray, gate: np.ndarray) -> None:
-        self.hz, self.gate = _conditioning(hz, gate)
+    def __init__(
+        self, model: JointModel, hz: np.ndarray, gate: np.ndarray, deep_gate: np.ndarray | None = None
+    ) -> None:
+        self.hz, self.gate, self.deep_gate = _conditioning(hz, gate, deep_gate)
         super().__init__(model.vocals, model.accompaniment)
         self.model = model
 
@@ -68,7 +78,7 @@ class ConditionedSeparator(Separator):
         patches = list(patches) or [Patch(0, magnitude.shape[2], torch.ones(magnitude.shape[2]))]
         frames = magnitude.shape[2]
         hz, gate = _frames_of(self.hz, patches, frames), _frames_of(self.gate, patches, frames)
-        return self.model.refined_ratio(magnitude, hz, gate)
+        return self.model.refined_ratio(magnitude, hz, gate, _frames_of(self.deep_gate, patches, frames))
 
 
 class RefinementSeparator(Separator):
@@ -84,13 +94,19 @@ class RefinementSeparator(Separator):
         model: the joint model (only its refiner runs).
         vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes
             (:attr:`~ipysvs.analysis.SongAnalysis.vocal_magnitude`).
-        hz: ``(frames,)`` F0 in Hz; gate: ``(frames,)`` pitch information in ``[0, 1]``.
+        hz: ``(frames,)`` F0 in Hz; gate, deep_gate: ``(frames,)`` pitch information in ``[0, 1]``
+            (as for :class:`ConditionedSeparator`).
     """
 
     def __init__(
-        self, model: JointModel, vocal_magnitude: torch.Tensor, hz: np.ndarray, gate: np.ndarray
+        self,
+        model: JointModel,
+        vocal_magnitude: torch.Tensor,
+        hz: np.ndarray,
+        gate: np.ndarray,
+        deep_gate: np.ndarray | None = None,
     ) -> None:
-        self.hz, self.gate = _conditioning(hz, gate)
+        self.hz, self.gate, self.deep_gate = _conditioning(hz, gate, deep_gate)
         if vocal_magnitude.ndim != 3 or vocal_magnitude.shape[0] != 2:
             raise ParameterError(
                 f"vocal_magnitude must be (2, frames, 1024), got {tuple(vocal_magnitude.shape)}"
@@ -100,21 +116,21 @@ class RefinementSeparator(Separator):
         self.vocal_magnitude = vocal_magnitude.transpose(0, 1)  # (frames, 2, 1024)
 
     def vocal_ratio(self, magnitude: torch.Tensor, patches: Sequence[Patch] = ()) -> torch.Tensor:
-        """The change of the ratio masks of patches: zero where the gate is zero."""
+        """The change of the ratio masks of patches: zero where both gates are zero."""
         patches = list(patches) or [Patch(0, magnitude.shape[2], torch.ones(magnitude.shape[2]))]
         frames = magnitude.shape[2]
-        gate = _frames_of(self.gate, patches, frames)
+        gate, deep_gate = _frames_of(self.gate, patches, frames), _frames_of(self.deep_gate, patches, frames)
         change = torch.zeros_like(magnitude)
-        informed = [row for row in range(len(patches)) if gate[row].any()]
+        informed = [row for row in range(len(patches)) if gate[row].any() or deep_gate[row].any()]
         if informed:
             vocals = _frames_of(self.vocal_magnitude, patches, frames).permute(0, 2, 1, 3)
             ratio = (vocals / magnitude.clamp_min(RATIO_FLOOR)).clamp(0, 1)
             hz = _frames_of(self.hz, patches, frames)
             change[informed] = self.model.refiner(
-                magnitude[informed], ratio[informed], hz[informed], gate[informed]
+                magnitude[informed], ratio[informed], hz[informed], gate[informed], deep_gate[informed]
             )
         return change
 
     def has_change(self) -> bool:
         """Whether any frame carries pitch information (else the change is exactly zero)."""
-        return bool(self.gate.any())
+        return bool(self.gate.any() or self.deep_gate.any())

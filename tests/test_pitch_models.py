@@ -101,6 +101,36 @@ def test_refiner_changes_the_voice_band_only_and_reads_nothing_far_above_it(monk
         torch.testing.assert_close(swapped, change, atol=1e-9, rtol=0)
 
 
+def test_refiner_deeper_stages_act_only_where_their_own_gate_is_open(monkeypatch) -> None:
+    from ipysvs.models.precision import PRECISION_ENV
+
+    monkeypatch.setenv(PRECISION_ENV, "float32")
+    refiner = _scrambled(JointModel()).refiner.double()
+    torch.manual_seed(4)
+    magnitude = torch.rand(2, 2, 64, 1024, dtype=torch.float64)
+    ratio = torch.rand(2, 2, 64, 1024, dtype=torch.float64)
+    hz, gate = torch.full((2, 64), 196.0, dtype=torch.float64), torch.ones(2, 64, dtype=torch.float64)
+    deep_gate = torch.zeros_like(gate)
+    deep_gate[1, 20:40] = 1.0  # the second example's user touched frames 20..39; the first's nothing
+    first, second = refiner.stages
+    with torch.no_grad():
+        change = refiner(magnitude, ratio, hz, gate, deep_gate)
+        first_only = first(magnitude, ratio, hz, gate)
+        # no deep gate anywhere in an example: its change is the first stage's, exactly
+        torch.testing.assert_close(change[0], first_only[0], atol=0, rtol=0)
+        # where it is open, the second stage refines the first stage's mask with that gate
+        after_first = ratio[1:] + first_only[1:]
+        both = after_first + second(magnitude[1:], after_first, hz[1:], deep_gate[1:])
+        torch.testing.assert_close(change[1:], both - ratio[1:], atol=1e-12, rtol=0)
+        assert (change[1, :, 20:40] - first_only[1, :, 20:40]).abs().max() > 1e-3
+        # outside its gate the second stage changes nothing
+        torch.testing.assert_close(change[1, :, 40:], first_only[1, :, 40:], atol=0, rtol=0)
+        # no deep gate given: every stage reads the one gate, as in training
+        same = refiner(magnitude, ratio, hz, gate)
+        torch.testing.assert_close(same, refiner(magnitude, ratio, hz, gate, gate), atol=0, rtol=0)
+        assert (same[0] - first_only[0]).abs().max() > 1e-3
+
+
 def test_refinement_separator_changes_only_the_informed_frames() -> None:
     from ipysvs.conditioned import RefinementSeparator
     from ipysvs.separation import mixture_magnitude
@@ -140,11 +170,42 @@ def test_pitch_gate_trusts_the_user_and_the_estimate_only_as_told(monkeypatch) -
     np.testing.assert_allclose(gate, [1.0, 1.0, 0.5, 0.7])
 
 
+def test_deeper_refiner_stages_read_only_the_users_information(monkeypatch) -> None:
+    from ipysvs.f0 import Trajectory
+    from ipysvs.interactive import adaptation
+    from ipysvs.interactive.reseparation import pitch_conditioning
+
+    estimate = Trajectory(
+        np.arange(4) * 0.1, np.array([200.0, 0.0, 210.0, 220.0]), np.array([0.9, 0.05, 0.5, 0.7])
+    )
+    monkeypatch.setattr(adaptation, "ESTIMATE_TRUST", {"uncorrected": 0.0, "corrected": 1.0})
+    corrected, activity = np.array([True, False, False, False]), np.array([0, -1, 0, 0])
+    hz, gate, deep_gate = pitch_conditioning(
+        np.array([250.0, 0.0, 210.0, 220.0]), corrected, activity, estimate
+    )
+    np.testing.assert_array_equal(hz, [250.0, 0.0, 210.0, 220.0])
+    np.testing.assert_allclose(gate, [1.0, 1.0, 0.5, 0.7])  # the first stage also trusts the estimate
+    np.testing.assert_array_equal(deep_gate, [1.0, 1.0, 0.0, 0.0])  # the deeper ones the user only
+    assert deep_gate.dtype == np.float32
+
+
 def test_conditioned_separator_validates_its_f0() -> None:
     model = JointModel.__new__(JointModel)  # validation happens before the model is used
     with pytest.raises(ParameterError, match="one length"):
         ConditionedSeparator.__init__(
             ConditionedSeparator.__new__(ConditionedSeparator), model, np.zeros(3), np.zeros(4)
+        )
+    with pytest.raises(ParameterError, match="one length"):
+        ConditionedSeparator.__init__(
+            ConditionedSeparator.__new__(ConditionedSeparator), model, np.zeros(3), np.zeros(3), np.zeros(2)
+        )
+    with pytest.raises(ParameterError, match="gates finite"):
+        ConditionedSeparator.__init__(
+            ConditionedSeparator.__new__(ConditionedSeparator),
+            model,
+            np.zeros(3),
+            np.zeros(3),
+            np.array([0.0, np.nan, 1.0]),
         )
 
 

@@ -438,14 +438,11 @@ class SongTensors:
         vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes (float16
             or float32, :class:`~ipysvs.analysis.SongAnalysis`).
         mixture_magnitude: ``(2, frames, 1024)`` mixture magnitudes, or None when no step needs them.
-        comb_hz, comb_weight: ``(frames,)`` the F0 and gate of the F0->SVS refiner.
         remix: the song's own material for :mod:`~ipysvs.interactive.song_remix` steps (None: no such steps).
     """
 
     vocal_magnitude: torch.Tensor
     mixture_magnitude: torch.Tensor | None
-    comb_hz: torch.Tensor
-    comb_weight: torch.Tensor
     remix: SongRemix | None = None
 
 

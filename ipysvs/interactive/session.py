@@ -382,7 +382,6 @@ class Session:
                     self._samples,
                     self.sr,
                     self._analysis,
-                    self._estimate,
                     edited_hz,
                     corrected,
                     self.activity,

@@ -61,19 +61,26 @@ class JointModel(nn.Module):
 
         return ratio_mask(self.vocals(magnitude), self.accompaniment(magnitude), magnitude)
 
-    def refined_ratio(self, magnitude: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    def refined_ratio(
+        self,
+        magnitude: torch.Tensor,
+        hz: torch.Tensor,
+        gate: torch.Tensor,
+        deep_gate: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The vocal ratio mask given a frame-wise F0.
 
         Args:
             magnitude: ``(batch, 2, frames, 1024)`` mixture magnitudes.
             hz: ``(batch, frames)`` F0 in Hz (0 = unvoiced).
             gate: ``(batch, frames)`` pitch information in ``[0, 1]`` (0: the pretrained mask, exactly).
+            deep_gate: ``(batch, frames)`` the gate of the refiner's deeper stages (None: ``gate``).
 
         Returns:
             ``(batch, 2, frames, 1024)`` in ``[0, 1]``.
         """
         ratio = self.pretrained_ratio(magnitude)
-        return ratio + self.refiner(magnitude, ratio, hz, gate)
+        return ratio + self.refiner(magnitude, ratio, hz, gate, deep_gate)
 
     def shipped_state(self) -> dict[str, torch.Tensor]:
         """The tensors that differ from the pretrained separator: what we ship."""

@@ -8,11 +8,14 @@ returns a change of the mask::
 
     R = clip(R0 + g * (sigmoid(logit(R0) + delta) - sigmoid(logit(R0))), 0, 1)
 
-in stages (:data:`STAGE_WIDTHS`): a second, deeper U-Net applies the same gated change to the first
-stage's mask. With ``g = 0`` the change is exactly zero whatever the refiner's weights (and so it
-is everywhere before training, while ``delta = 0``), so a frame without pitch information is
-separated exactly as the pretrained separator separates it: the pitch input can only add, through
-the one part trained to use it.
+in stages (:data:`STAGE_WIDTHS`): a second, deeper U-Net applies the same kind of gated change to the
+first stage's mask, with a gate of its own (``deep_gate``): the session opens it only where the user
+gave information, so a frame that only the estimate informs is refined by the first stage alone, and
+the deeper stage runs only on the patches the user touched (``benchmarks/RESULTS.md``, section 7:
+a quarter of ``adapt()``'s time on a 3-minute song). With ``g = 0`` the change is exactly zero whatever
+the refiner's weights (and so it is everywhere before training, while ``delta = 0``), so a frame
+without pitch information is separated exactly as the pretrained separator separates it: the pitch
+input can only add, through the one part trained to use it.
 
 The refiner changes the voice's band only, bins ``0..REFINED_BINS-1`` (0-7.6 kHz, where the voice's
 harmonics carry its energy), reading :data:`CONTEXT_BINS` more above it: its U-Nets run on 768 of the
@@ -96,8 +99,8 @@ class RefinerStage(nn.Module):
 
 class MaskRefiner(nn.Module):
     """The refiner: :class:`RefinerStage` s in sequence (widths :data:`STAGE_WIDTHS`), each refining
-    the mask the one before it gave. Every stage is gated, so the whole change is exactly zero where
-    the gate is zero.
+    the mask the one before it gave. Every stage is gated (the first by ``gate``, the deeper ones by
+    ``deep_gate``), so the whole change is exactly zero where both gates are zero.
 
     Attributes:
         stages: the stages, first to last.
@@ -113,7 +116,12 @@ class MaskRefiner(nn.Module):
         return max(stage.frame_multiple for stage in self.stages)
 
     def forward(
-        self, magnitude: torch.Tensor, ratio: torch.Tensor, hz: torch.Tensor, gate: torch.Tensor
+        self,
+        magnitude: torch.Tensor,
+        ratio: torch.Tensor,
+        hz: torch.Tensor,
+        gate: torch.Tensor,
+        deep_gate: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The change of the vocal ratio mask.
 
@@ -122,16 +130,26 @@ class MaskRefiner(nn.Module):
                 normalised by its mean level).
             ratio: ``(batch, 2, frames, 1024)`` the pretrained vocal ratio ``R0`` in ``[0, 1]``.
             hz: ``(batch, frames)`` F0 in Hz (0 = unvoiced).
-            gate: ``(batch, frames)`` pitch information per frame in ``[0, 1]``.
+            gate: ``(batch, frames)`` pitch information per frame in ``[0, 1]``: the first stage's gate.
+            deep_gate: ``(batch, frames)`` in ``[0, 1]``, the gate of the stages after the first
+                (None: ``gate``, as in training). Examples whose deep gate is zero on every frame skip
+                those stages: their change would be exactly zero.
 
         Returns:
-            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames whose gate is zero, above
-            the first :data:`REFINED_BINS` bins, and everywhere while the heads are zero; ``R0 + change``
-            lies in ``[0, 1]``.
+            ``(batch, 2, frames, 1024)`` ``R - R0``: exactly zero in frames where both gates are zero,
+            above the first :data:`REFINED_BINS` bins, and everywhere while the heads are zero;
+            ``R0 + change`` lies in ``[0, 1]``.
         """
-        refined = ratio
-        for stage in self.stages:
-            refined = refined + stage(magnitude, refined, hz, gate)
+        first, *deeper = self.stages
+        refined = ratio + first(magnitude, ratio, hz, gate)
+        if deep_gate is None:
+            deep_gate = gate
+        rows = deep_gate.flatten(1).any(dim=1)
+        if deeper and bool(rows.any()):
+            deep = refined[rows]
+            for stage in deeper:
+                deep = deep + stage(magnitude[rows], deep, hz[rows], deep_gate[rows])
+            refined = refined.index_put((rows,), deep)
         return refined - ratio
 
 
