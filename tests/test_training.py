@@ -225,6 +225,18 @@ def test_training_config_names_the_refiner_stages() -> None:
         TrainingConfig(data="", refiner_stages=())
 
 
+def test_training_config_checks_the_refiner_crops(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ParameterError, match="refiner_crop_frames must be a positive multiple of 64"):
+        TrainingConfig(data="", refiner_crop_frames=100)
+    assert TrainingConfig(data="", refiner_crop_frames=512, refiner_batch=1).refiner_crop_frames == 512
+    from ipysvs.cli import main
+
+    assert main(["train", "data", "--refiner-batch", "0"]) == 2
+    assert "--refiner-batch: must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["train", "data", "--refiner-crop-frames", "100", "--quiet"]) != 0
+    assert "refiner_crop_frames must be a positive multiple of 64" in capsys.readouterr().err
+
+
 def test_training_config_names_the_refiner_objectives() -> None:
     with pytest.raises(ParameterError, match="refiner_objective must be one of"):
         TrainingConfig(data="", refiner_objective="sdr")

@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         refiner_steps=args.refiner_steps,
         refiner_lr=args.refiner_lr,
         refiner_objective=args.refiner_objective,
+        refiner_batch=args.refiner_batch,
+        refiner_crop_frames=args.refiner_crop_frames,
         refiner_stages=tuple(args.refiner_stages),
         augment=tuple(args.augment),
         demo_share=args.demo_share,
@@ -68,6 +70,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.refiner_objective,
         help="the refiner's loss: L1 of magnitudes, the energy of the complex error (SDR-aligned), "
         "or minus the SDR of each second (museval's frame median)",
+    )
+    parser.add_argument(
+        "--refiner-batch", type=count(1), default=defaults.refiner_batch, help="the refiner's crops per step"
+    )
+    parser.add_argument(
+        "--refiner-crop-frames",
+        type=count(64),
+        default=defaults.refiner_crop_frames,
+        help="STFT frames per refiner crop (a multiple of 64; 128 = 3 s)",
     )
     parser.add_argument(
         "--refiner-stages",

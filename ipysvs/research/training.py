@@ -36,6 +36,7 @@ from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
+from ..models.unet import FRAME_MULTIPLE
 from ..models.refiner import STAGE_WIDTHS, framewise_error_db, masked_error_energy, stem_l1
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
@@ -88,6 +89,8 @@ TRAINING_DEMO_SEEDS = tuple(range(1000, 1040))
 #: Demo-song seeds of the refiner's validation during training (also outside every benchmark's seeds).
 VALIDATION_DEMO_SEEDS = (900, 901, 902, 903)
 VALIDATION_CROPS = 32
+#: STFT frames of each held-out refiner crop, whatever the training crops (runs stay comparable)
+VALIDATION_CROP_FRAMES = 128
 
 
 @dataclass
@@ -129,6 +132,11 @@ class TrainingConfig:
         if self.refiner_objective not in REFINER_OBJECTIVES:
             raise ParameterError(
                 f"refiner_objective must be one of {REFINER_OBJECTIVES}, got {self.refiner_objective!r}"
+            )
+        if self.refiner_crop_frames <= 0 or self.refiner_crop_frames % FRAME_MULTIPLE:
+            raise ParameterError(
+                f"refiner_crop_frames must be a positive multiple of {FRAME_MULTIPLE} (the pretrained "
+                f"U-Nets' frame multiple), got {self.refiner_crop_frames}"
             )
         stages = range(len(STAGE_WIDTHS))
         if not self.refiner_stages or any(stage not in stages for stage in self.refiner_stages):
@@ -658,7 +666,7 @@ def _validation(model: JointModel, stage: str, config: TrainingConfig, features:
             model,
             held_out,
             crops=VALIDATION_CROPS,
-            frames=config.refiner_crop_frames,
+            frames=VALIDATION_CROP_FRAMES,
             objective=config.refiner_objective,
         )
     model.eval()
