@@ -36,8 +36,8 @@ from .. import audio as audio_io
 from ..errors import ParameterError
 from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
-from ..models.unet import FRAME_MULTIPLE
 from ..models.refiner import STAGE_WIDTHS, framewise_error_db, masked_error_energy, stem_l1
+from ..models.unet import FRAME_MULTIPLE
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
 from ..separation import Separator
