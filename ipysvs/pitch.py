@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.nn import functional
 
 from .f0 import N_PITCH_BINS, Trajectory, bin_to_hz, decode_salience, hz_to_bin
 from .models.salience import SalienceUNet
@@ -22,6 +23,8 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
     instead of running on into zero frames to 512 (up to a patch less to compute): the network's
     receptive field is about 60 frames either side, so only the saliency of the song's last 64 frames
     (1.5 s) can differ from the padded patch's, as at the edges of the crops it was trained on.
+    Each patch's harmonic stack is computed from the song's frames in place and padded afterwards
+    (a zero frame stacks to zeros), so no padded copy of the magnitudes is made.
 
     Args:
         model: the saliency network.
@@ -37,9 +40,9 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
         for patch in plan_patches(n_frames):
             stop = min(patch.start + patch.length, n_frames)
             length = min(patch.length, -(-(stop - patch.start) // multiple) * multiple)
-            chunk = torch.zeros(magnitude.shape[0], length, magnitude.shape[2])
-            chunk[:, : stop - patch.start] = magnitude[:, patch.start : stop]
-            out = model(chunk.unsqueeze(0))[0] * patch.weights[:length, None]
+            stacked = model.stack(magnitude[None, :, patch.start : stop].float())
+            stacked = functional.pad(stacked, (0, 0, 0, length - stacked.shape[2]))
+            out = model.unet(stacked)[0, 0] * patch.weights[:length, None]
             salience[patch.start : stop] += out[: stop - patch.start]
     return salience.numpy()
 

@@ -255,6 +255,24 @@ def test_song_saliency_cuts_its_last_patch_at_the_song_end_changing_only_its_las
     assert np.abs(cut - whole)[frames - 64 :].max() > 0  # the receptive field does reach the song's end
 
 
+def test_song_saliency_stacks_in_place_exactly_as_the_network_reads_a_padded_patch() -> None:
+    from ipysvs.separation import plan_patches
+
+    torch.manual_seed(3)
+    magnitude = (torch.rand(2, 1000, 1024) ** 4).half()  # float16, as the analysis stores them
+    model = load_joint_model().salience
+    expected = torch.zeros(1000, 320)
+    with torch.inference_mode():
+        for patch in plan_patches(1000):
+            stop = min(patch.start + patch.length, 1000)
+            length = -(-(stop - patch.start) // 16) * 16
+            chunk = torch.zeros(1, 2, length, 1024)  # the patch copied into zero frames
+            chunk[0, :, : stop - patch.start] = magnitude[:, patch.start : stop]
+            salience = model(chunk)[0] * patch.weights[:length, None]
+            expected[patch.start : stop] += salience[: stop - patch.start]
+    np.testing.assert_array_equal(song_salience(model, magnitude), expected.numpy())
+
+
 @pytest.mark.slow
 def test_shipped_refiner_adds_with_the_true_f0_on_songs_it_never_heard(separator) -> None:
     from ipysvs.f0 import frame_f0
