@@ -19,7 +19,9 @@ from ipysvs.research.training import (
     TrainingConfig,
     demo_features,
     export_weights,
+    refiner_loss,
     train,
+    training_conditioning,
 )
 from ipysvs.separation import Separator
 from ipysvs.spectral import frame_times
@@ -216,6 +218,72 @@ def test_a_later_stage_trains_on_a_one_stage_refiner_that_stays_as_it_was(tiny_m
     for name, value in model.refiner.stages[0].state_dict().items():
         torch.testing.assert_close(value.float(), one_stage[f"refiner.{name}"].float(), msg=name)  # untrained
     assert torch.count_nonzero(model.refiner.stages[1].unet.mask_head.weight) > 0  # this one did
+
+
+def test_training_conditioning_says_which_frames_carry_the_true_f0() -> None:
+    true_hz = torch.full((2, 64), 220.0)
+    estimate = (torch.full((2, 64), 230.0), torch.full((2, 64), 0.8))
+    rng = np.random.default_rng(0)
+    hz, gate, corrected = training_conditioning(true_hz, estimate, rng, "true")
+    assert torch.equal(hz, true_hz) and torch.equal(gate, torch.ones(2, 64))
+    assert torch.equal(corrected, torch.ones(2, 64))
+    hz, gate, corrected = training_conditioning(true_hz, estimate, rng, "estimate")
+    assert torch.equal(hz, estimate[0]) and torch.allclose(gate, torch.full((2, 64), 0.8))
+    assert torch.equal(corrected, torch.zeros(2, 64))
+    for _ in range(20):  # users' mixes: wherever the true F0 is given, the gate is 1
+        hz, gate, corrected = training_conditioning(true_hz, estimate, rng)
+        assert torch.equal(gate[corrected == 1], torch.ones(int(corrected.sum())))
+        assert torch.equal(hz[corrected == 0], estimate[0][corrected == 0])
+
+
+def test_the_corrected_deep_gate_keeps_the_deeper_stage_off_uncorrected_crops() -> None:
+    demo = demo_song(seconds=4.0, seed=3)
+    from ipysvs.separation import mixture_spectrum
+
+    mixture = mixture_spectrum(demo.mixture, demo.sr)[:, :128].unsqueeze(0)
+    voice = mixture_spectrum(demo.vocals, demo.sr)[:, :128].unsqueeze(0)
+    f0_hz = frame_f0(frame_times(128).numpy(), demo.f0_times, demo.f0_hz)
+    batch = {
+        "mixture": mixture.abs(),
+        "mixture_complex": mixture,
+        "voice_complex": voice,
+        "f0_hz": torch.from_numpy(f0_hz).float()[None],
+    }
+    model = load_joint_model()
+    scrambled = load_joint_model()
+    with torch.no_grad():
+        for parameter in scrambled.refiner.stages[1].parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+
+    def loss(net: JointModel, condition: str, deep_gate: str) -> float:
+        with torch.no_grad():
+            rng = np.random.default_rng(0)
+            return float(refiner_loss(net, batch, rng, condition, objective="complex", deep_gate=deep_gate))
+
+    # uncorrected: with the corrected deep gate only the first stage acts, whatever the deeper one holds
+    assert loss(model, "estimate", "corrected") == loss(scrambled, "estimate", "corrected")
+    assert loss(model, "estimate", "gate") != loss(scrambled, "estimate", "gate")
+    # corrected: the deeper stage acts under either gate
+    assert loss(model, "true", "corrected") == loss(model, "true", "gate")
+    assert loss(model, "true", "corrected") != loss(scrambled, "true", "corrected")
+
+
+@pytest.mark.slow
+def test_a_deeper_stage_that_no_crop_reaches_takes_no_step(tiny_mir1k, tmp_path, monkeypatch) -> None:
+    from ipysvs.research import training
+
+    def never_corrected(true_hz, estimate, rng, condition=None):
+        hz, gate, corrected = training_conditioning(true_hz, estimate, rng, "estimate")
+        return hz, gate, corrected
+
+    monkeypatch.setattr(training, "training_conditioning", never_corrected)
+    config = tiny_config(
+        tiny_mir1k, salience_steps=0, refiner_steps=2, refiner_stages=(1,), refiner_deep_gate="corrected"
+    )
+    model = train(config, tmp_path / "run")  # no "does not require grad" error: the steps are skipped
+    assert torch.count_nonzero(model.refiner.stages[1].unet.mask_head.weight) == 0
+    with pytest.raises(ParameterError, match="refiner_deep_gate must be one of"):
+        TrainingConfig(data="", refiner_deep_gate="all")
 
 
 def test_training_config_names_the_refiner_stages() -> None:

@@ -10,7 +10,13 @@ from pathlib import Path
 from ..models.refiner import STAGE_WIDTHS
 from ..progress import shown
 from ..research import require_extra
-from ..research.training import REFINER_OBJECTIVES, TrainingConfig, export_weights, train
+from ..research.training import (
+    REFINER_DEEP_GATES,
+    REFINER_OBJECTIVES,
+    TrainingConfig,
+    export_weights,
+    train,
+)
 from .common import EXIT_OK, count, fraction, positive_number
 
 __all__ = ["add_arguments", "run"]
@@ -27,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         refiner_steps=args.refiner_steps,
         refiner_lr=args.refiner_lr,
         refiner_objective=args.refiner_objective,
+        refiner_deep_gate=args.refiner_deep_gate,
         refiner_batch=args.refiner_batch,
         refiner_crop_frames=args.refiner_crop_frames,
         refiner_stages=tuple(args.refiner_stages),
@@ -70,6 +77,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.refiner_objective,
         help="the refiner's loss: L1 of magnitudes, the energy of the complex error (SDR-aligned), "
         "or minus the SDR of each second (museval's frame median)",
+    )
+    parser.add_argument(
+        "--refiner-deep-gate",
+        choices=REFINER_DEEP_GATES,
+        default=defaults.refiner_deep_gate,
+        help="gate the refiner's deeper stages by the first stage's gate, or by the corrected frames "
+        "only (as adapt() does)",
     )
     parser.add_argument(
         "--refiner-batch", type=count(1), default=defaults.refiner_batch, help="the refiner's crops per step"

@@ -49,6 +49,7 @@ __all__ = [
     "FEATURE_NAMES",
     "LATE_FRACTION",
     "LATE_LR_FACTOR",
+    "REFINER_DEEP_GATES",
     "REFINER_OBJECTIVES",
     "STAGES",
     "TRAINING_DEMO_SEEDS",
@@ -82,6 +83,8 @@ __all__ = [
 
 STAGES = ("salience", "refiner")
 REFINER_OBJECTIVES = ("l1", "complex", "framewise")  # see refiner_loss
+#: what the refiner's deeper stages are gated by in training (see refiner_loss)
+REFINER_DEEP_GATES = ("gate", "corrected")
 FEATURE_NAMES = ("mixture", "vocals_pretrained", "voice", "accompaniment")
 LATE_FRACTION, LATE_LR_FACTOR = 0.7, 0.3
 #: Demo-song seeds the refiner trains on; benchmarks evaluate on seeds below 1000.
@@ -112,6 +115,7 @@ class TrainingConfig:
     salience_demo_share: float = 0.0
     refiner_lr: float = 1e-3
     refiner_objective: str = "l1"
+    refiner_deep_gate: str = "gate"
     refiner_stages: tuple[int, ...] = (0, 1)
     augment: tuple[str, ...] = ()
     refiner_augment: bool = True
@@ -137,6 +141,10 @@ class TrainingConfig:
             raise ParameterError(
                 f"refiner_crop_frames must be a positive multiple of {FRAME_MULTIPLE} (the pretrained "
                 f"U-Nets' frame multiple), got {self.refiner_crop_frames}"
+            )
+        if self.refiner_deep_gate not in REFINER_DEEP_GATES:
+            raise ParameterError(
+                f"refiner_deep_gate must be one of {REFINER_DEEP_GATES}, got {self.refiner_deep_gate!r}"
             )
         stages = range(len(STAGE_WIDTHS))
         if not self.refiner_stages or any(stage not in stages for stage in self.refiner_stages):
@@ -461,10 +469,11 @@ def training_conditioning(
         true_hz: ``(batch, frames)``; estimate: ``(hz, confidence)``, each ``(batch, frames)``.
 
     Returns:
-        ``(hz, gate)``, each ``(batch, frames)``.
+        ``(hz, gate, corrected)``, each ``(batch, frames)``: ``corrected`` is 1 on the frames given the
+        true F0 (what a user's corrections inform), 0 elsewhere.
     """
     estimate_hz, confidence = estimate
-    hz, gate = torch.empty_like(true_hz), torch.empty_like(true_hz)
+    hz, gate, given = torch.empty_like(true_hz), torch.empty_like(true_hz), torch.empty_like(true_hz)
     frames = true_hz.shape[1]
     for row in range(true_hz.shape[0]):
         guessed_gate = confidence[row] * (estimate_hz[row] > 0)
@@ -479,7 +488,8 @@ def training_conditioning(
         corrected = torch.arange(frames) < cut
         hz[row] = torch.where(corrected, drawn, estimate_hz[row])
         gate[row] = torch.where(corrected, torch.ones(()), guessed_gate)
-    return hz, gate
+        given[row] = corrected.float()
+    return hz, gate, given
 
 
 def refiner_loss(
@@ -489,6 +499,7 @@ def refiner_loss(
     condition: str | None = None,
     *,
     objective: str = "l1",
+    deep_gate: str = "gate",
 ) -> torch.Tensor:
     """The refined separation's loss (the frozen separator and saliency network run without
     gradients): ``objective`` ``"l1"`` is the L1 between the refined and the true stems' magnitudes,
@@ -496,7 +507,15 @@ def refiner_loss(
     energy of the refined vocals' complex error (:func:`~ipysvs.models.refiner.masked_error_energy`,
     aligned with SDR); ``"framewise"`` minus the vocals' SDR of each second, averaged
     (:func:`~ipysvs.models.refiner.framewise_error_db`, aligned with museval's frame median).
-    ``condition`` as in :func:`training_conditioning`."""
+    ``condition`` as in :func:`training_conditioning`. ``deep_gate`` gates the refiner's deeper stages
+    by the first stage's ``"gate"`` (the estimate's confidence included), or by the ``"corrected"``
+    frames only, as :func:`~ipysvs.interactive.reseparation.pitch_conditioning` gates them in
+    ``adapt()``: a crop without corrections then trains the first stage alone.
+
+    Returns:
+        The loss, a scalar; it needs no gradient when no trained part could change it (a crop
+        without corrections, ``deep_gate="corrected"`` and only deeper stages training).
+    """
     mixture = batch["mixture"]
     with torch.no_grad():
         ratio = model.pretrained_ratio(mixture)
@@ -506,8 +525,8 @@ def refiner_loss(
             torch.from_numpy(np.stack([d[0] for d in decoded]).astype(np.float32)),
             torch.from_numpy(np.clip(np.stack([d[1] for d in decoded]), 0, 1).astype(np.float32)),
         )
-    hz, gate = training_conditioning(batch["f0_hz"], estimate, rng, condition)
-    refined = ratio + model.refiner(mixture, ratio, hz, gate)
+    hz, gate, corrected = training_conditioning(batch["f0_hz"], estimate, rng, condition)
+    refined = ratio + model.refiner(mixture, ratio, hz, gate, corrected if deep_gate == "corrected" else None)
     if objective == "complex":
         return masked_error_energy(refined, batch["mixture_complex"], batch["voice_complex"])
     if objective == "framewise":
@@ -516,10 +535,17 @@ def refiner_loss(
 
 
 def validate_refiner(
-    model: JointModel, sources: list[StemSource], *, crops: int, frames: int, objective: str = "l1"
+    model: JointModel,
+    sources: list[StemSource],
+    *,
+    crops: int,
+    frames: int,
+    objective: str = "l1",
+    deep_gate: str = "gate",
 ) -> dict:
-    """Mean :func:`refiner_loss` (``objective``) of ``crops`` fixed, unaugmented crops of held-out songs
-    under each of :data:`VALIDATION_CONDITIONS` (``"none"`` is the pretrained separator's loss)."""
+    """Mean :func:`refiner_loss` (``objective``, ``deep_gate``) of ``crops`` fixed, unaugmented crops of
+    held-out songs under each of :data:`VALIDATION_CONDITIONS` (``"none"`` is the pretrained
+    separator's loss)."""
     model.eval()
     config = TrainingConfig(data="", refiner_augment=False)
     sampler = StemSampler([(sources, 1.0)], frames, config, seed=12345)
@@ -529,7 +555,10 @@ def validate_refiner(
         return {
             condition: float(
                 np.mean(
-                    [refiner_loss(model, batch, rng, condition, objective=objective) for batch in batches]
+                    [
+                        refiner_loss(model, batch, rng, condition, objective=objective, deep_gate=deep_gate)
+                        for batch in batches
+                    ]
                 )
             )
             for condition in VALIDATION_CONDITIONS
@@ -668,6 +697,7 @@ def _validation(model: JointModel, stage: str, config: TrainingConfig, features:
             crops=VALIDATION_CROPS,
             frames=VALIDATION_CROP_FRAMES,
             objective=config.refiner_objective,
+            deep_gate=config.refiner_deep_gate,
         )
     model.eval()
     songs = load_features(Path(config.data), validation, features, Separator(), include=True)
@@ -743,10 +773,13 @@ def _train_stage(
             loss = salience_loss(model, salience_batch(sampler, config.salience_batch))  # type: ignore[arg-type]
         else:
             batch = refiner_batch(sampler, config.refiner_batch)  # type: ignore[arg-type]
-            loss = refiner_loss(model, batch, rng, objective=config.refiner_objective)
+            loss = refiner_loss(
+                model, batch, rng, objective=config.refiner_objective, deep_gate=config.refiner_deep_gate
+            )
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        if loss.requires_grad:  # else nothing that trains could change this batch's loss: no step
+            loss.backward()
+            optimizer.step()
         state.update(step=step + 1, seconds=time.time() - started)
         if progress is not None:
             progress(stage, step + 1, total, loss=loss.item())
