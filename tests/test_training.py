@@ -282,8 +282,6 @@ def test_a_deeper_stage_that_no_crop_reaches_takes_no_step(tiny_mir1k, tmp_path,
     )
     model = train(config, tmp_path / "run")  # no "does not require grad" error: the steps are skipped
     assert torch.count_nonzero(model.refiner.stages[1].unet.mask_head.weight) == 0
-    with pytest.raises(ParameterError, match="refiner_deep_gate must be one of"):
-        TrainingConfig(data="", refiner_deep_gate="all")
 
 
 def test_training_config_names_the_refiner_stages() -> None:
@@ -305,9 +303,12 @@ def test_training_config_checks_the_refiner_crops(capsys: pytest.CaptureFixture[
     assert "refiner_crop_frames must be a positive multiple of 64" in capsys.readouterr().err
 
 
-def test_training_config_names_the_refiner_objectives() -> None:
+def test_training_config_names_the_refiner_objectives_and_deep_gates() -> None:
     with pytest.raises(ParameterError, match="refiner_objective must be one of"):
         TrainingConfig(data="", refiner_objective="sdr")
+    with pytest.raises(ParameterError, match="refiner_deep_gate must be one of"):
+        TrainingConfig(data="", refiner_deep_gate="all")
+    assert TrainingConfig(data="", refiner_deep_gate="corrected").refiner_deep_gate == "corrected"
     assert TrainingConfig(data="", refiner_objective="complex").refiner_objective == "complex"
     assert TrainingConfig(data="", refiner_objective="framewise").refiner_objective == "framewise"
 
