@@ -7,6 +7,7 @@ import torch
 from torch.nn import functional
 
 from .f0 import N_PITCH_BINS, Trajectory, bin_to_hz, decode_salience, hz_to_bin
+from .models.precision import inference_autocast
 from .models.salience import SalienceUNet
 from .separation import plan_patches
 from .spectral import frame_times
@@ -24,7 +25,9 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
     receptive field is about 60 frames either side, so only the saliency of the song's last 64 frames
     (1.5 s) can differ from the padded patch's, as at the edges of the crops it was trained on.
     Each patch's harmonic stack is computed from the song's frames in place and padded afterwards
-    (a zero frame stacks to zeros), so no padded copy of the magnitudes is made.
+    (a zero frame stacks to zeros), so no padded copy of the magnitudes is made. The network's U-Net
+    runs in bfloat16 where the CPU computes it natively (:mod:`ipysvs.models.precision`; about 1.5x
+    as fast, the decoded F0 within a cent on voiced frames: ``benchmarks/RESULTS.md``, section 3).
 
     Args:
         model: the saliency network.
@@ -42,7 +45,8 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
             length = min(patch.length, -(-(stop - patch.start) // multiple) * multiple)
             stacked = model.stack(magnitude[None, :, patch.start : stop].float())
             stacked = functional.pad(stacked, (0, 0, 0, length - stacked.shape[2]))
-            out = model.unet(stacked)[0, 0] * patch.weights[:length, None]
+            with inference_autocast():  # bfloat16 for the U-Net's body where the CPU computes it natively
+                out = model.unet(stacked)[0, 0].float() * patch.weights[:length, None]
             salience[patch.start : stop] += out[: stop - patch.start]
     return salience.numpy()
 

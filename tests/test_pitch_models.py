@@ -255,9 +255,11 @@ def test_song_saliency_cuts_its_last_patch_at_the_song_end_changing_only_its_las
     assert np.abs(cut - whole)[frames - 64 :].max() > 0  # the receptive field does reach the song's end
 
 
-def test_song_saliency_stacks_in_place_exactly_as_the_network_reads_a_padded_patch() -> None:
+def test_song_saliency_stacks_in_place_exactly_as_the_network_reads_a_padded_patch(monkeypatch) -> None:
+    from ipysvs.models.precision import PRECISION_ENV
     from ipysvs.separation import plan_patches
 
+    monkeypatch.setenv(PRECISION_ENV, "float32")  # the network in float32, as the reference below runs it
     torch.manual_seed(3)
     magnitude = (torch.rand(2, 1000, 1024) ** 4).half()  # float16, as the analysis stores them
     model = load_joint_model().salience
