@@ -1,10 +1,13 @@
-"""Reduced precision for the refiner's inference on CPUs that compute bfloat16 natively.
+"""Reduced precision for the refiner's and the saliency network's inference on CPUs that compute
+bfloat16 natively.
 
 The refiner's U-Nets run 1.6-2.5x faster under bfloat16 autocast on a CPU with AVX-512 BF16 or AMX
-(``benchmarks/bench_precision.py``; the figures are in ``benchmarks/RESULTS.md``). Only
-inference uses it -- never a step that computes gradients -- and only the U-Net's body: the gate, the
-logit and the sigmoid of the mask change stay float32, so a frame whose gate is zero is still
-separated exactly as the pretrained separator separates it.
+(``benchmarks/bench_precision.py``), the saliency network's 1.3-1.5x (``benchmarks/bench_pitch.py``;
+the figures are in ``benchmarks/RESULTS.md``). Only inference uses it -- never a step that computes
+gradients -- and only the U-Nets' bodies: the refiner's gate, logit and sigmoid of the mask change stay
+float32, so a frame whose gate is zero is still separated exactly as the pretrained separator
+separates it, and the saliency network's harmonic stack and decoding stay float32. The pretrained
+separator never uses it (its masks would move by more than 1e-3: ``benchmarks/RESULTS.md``, section 7).
 
 ``$IPYSVS_PRECISION``: ``auto`` (the default: bfloat16 where the CPU computes it natively, else
 float32) or ``float32`` (always; the same numbers on every machine).
