@@ -26,8 +26,9 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
     (1.5 s) can differ from the padded patch's, as at the edges of the crops it was trained on.
     Each patch's harmonic stack is computed from the song's frames in place and padded afterwards
     (a zero frame stacks to zeros), so no padded copy of the magnitudes is made. The network's U-Net
-    runs in bfloat16 where the CPU computes it natively (:mod:`ipysvs.models.precision`; about 1.5x
-    as fast, the decoded F0 within a cent on voiced frames: ``benchmarks/RESULTS.md``, section 3).
+    runs in bfloat16 where the CPU computes it natively (:mod:`ipysvs.models.precision`; 1.3-1.5x as
+    fast, the same pitch accuracy and voicing within a few tenths of a point: ``benchmarks/RESULTS.md``,
+    section 3).
 
     Args:
         model: the saliency network.
