@@ -8,6 +8,9 @@ Two domains, each song opened as a user opens it (``ipysvs.open``) and scored ag
   F0). The refiner trains on seeds 1000 and above (``ipysvs.research.training.TRAINING_DEMO_SEEDS``);
   evaluate on seeds below 1000.
 
+``--training-singers N`` scores the first song of N of the singers the refiner trained on instead of
+the MIR-1K validation songs: how much better it does on songs it learnt from.
+
 Conditions: ``pretrained`` (what ``ipysvs.open`` gives), ``adapt-0`` (``adapt()`` with no corrections),
 ``adapt-50`` and ``adapt-100`` (the true F0 of the first 50 % / of every frame given as one stroke,
 then ``adapt()`` with its defaults). Scores: BSS Eval v3 vocal SDR of the whole song (channel average)
@@ -15,8 +18,9 @@ and museval's median over 1 s frames (stereo images), both in dB. The table repo
 condition, medians over songs and the median and worst per-song change against ``pretrained``.
 
 Usage:
-    python benchmarks/bench_domains.py [--data ../shared/data/mir1k] [--seeds 0-7] [--per-singer N]
-        [--out benchmarks/results/domains.csv] [--skip-mir1k] [--skip-demo] [--conditions ...]
+    python benchmarks/bench_domains.py [--data ../shared/data/mir1k] [--seeds 0-7]
+        [--per-singer N | --training-singers N] [--out benchmarks/results/domains.csv]
+        [--skip-mir1k] [--skip-demo] [--conditions ...]
         [--learn-accompaniment] [--trust-uncorrected X] [--trust-corrected Y]
 """
 
@@ -37,7 +41,7 @@ import ipysvs
 from ipysvs.demo import demo_song
 from ipysvs.interactive import adaptation
 from ipysvs.research.benchmarking import measured_on, use_weights
-from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, group_songs, read_clips
+from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, Track, group_songs, read_clips
 from ipysvs.research.evaluation import vocal_sdr
 from ipysvs.research.experiments import give_true_f0
 
@@ -66,13 +70,24 @@ def demo_songs(seeds: list[int], seconds: float) -> Iterator[Song]:
         yield Song("demo", f"demo-{seed}", song.vocals, song.accompaniment, song.sr, labels)
 
 
-def mir1k_songs(data: Path, per_singer: int | None) -> Iterator[Song]:
+def mir1k_tracks(data: Path, per_singer: int | None, training_singers: int | None = None) -> Iterator[Track]:
+    """The validation songs (``per_singer`` of each singer, default all), or with ``training_singers``
+    the first song of that many singers outside the validation split (MIR-1K has 11)."""
     counts: dict[str, int] = {}
-    for song in group_songs(read_clips(data, singers=VALIDATION_SINGERS)):
-        counts[song.singer] = counts.get(song.singer, 0) + 1
-        if per_singer is not None and counts[song.singer] > per_singer:
+    for song in group_songs(read_clips(data)):
+        if (song.singer in VALIDATION_SINGERS) == (training_singers is not None):
             continue
-        track = song.load()
+        counts[song.singer] = counts.get(song.singer, 0) + 1
+        limit = 1 if training_singers is not None else per_singer
+        if limit is not None and counts[song.singer] > limit:
+            continue
+        if training_singers is not None and len(counts) > training_singers:
+            return
+        yield song.load()
+
+
+def mir1k_songs(data: Path, per_singer: int | None, training_singers: int | None = None) -> Iterator[Song]:
+    for track in mir1k_tracks(data, per_singer, training_singers):
         yield Song("mir1k", track.name, track.voice[None], track.accompaniment[None], track.sr, track.labels)
 
 
@@ -139,6 +154,11 @@ def main() -> int:
     parser.add_argument("--seeds", type=parse_seeds, default=list(range(8)), help="demo seeds, e.g. 0-7")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each demo song")
     parser.add_argument("--per-singer", type=int, help="MIR-1K songs per validation singer (default: all)")
+    parser.add_argument(
+        "--training-singers",
+        type=int,
+        help="the first MIR-1K song of this many training singers instead of the validation songs",
+    )
     parser.add_argument("--skip-mir1k", action="store_true")
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "domains.csv")
@@ -175,7 +195,7 @@ def main() -> int:
     if not args.skip_demo:
         songs.append(demo_songs(args.seeds, args.seconds))
     if not args.skip_mir1k:
-        songs.append(mir1k_songs(args.data, args.per_singer))
+        songs.append(mir1k_songs(args.data, args.per_singer, args.training_singers))
     rows: list[dict[str, object]] = []
     started = time.time()
     args.out.parent.mkdir(parents=True, exist_ok=True)

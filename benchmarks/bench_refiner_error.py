@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,35 +35,17 @@ from ipysvs.models.joint import JointModel, default_joint_model
 from ipysvs.models.refiner import REFINED_BINS
 from ipysvs.models.salience import BIN_HZ
 from ipysvs.research.benchmarking import measured_on
-from ipysvs.research.datasets import VALIDATION_SINGERS, Track, group_songs, read_clips
+from ipysvs.research.datasets import Track
 from ipysvs.separation import PATCH_FRAMES, mixture_spectrum
 from ipysvs.spectral import MODEL_BINS, frame_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_domains import DEFAULT_DATA
+from bench_domains import DEFAULT_DATA, mir1k_tracks
 from bench_oracle import oracle_masks
 
 REGIONS = ("unvoiced", "harmonics", "between", "above")
 ESTIMATES = ("pretrained", "refiner", "wiener")
 HARMONIC_BINS = 1.5  # a bin within this many bins of a harmonic of the F0 counts as on the harmonic
-
-
-def tracks(data: Path, *, per_singer: int | None, training_singers: int | None) -> Iterator[Track]:
-    """The validation songs (``per_singer`` of each singer), or the first song of ``training_singers``
-    singers outside the validation split."""
-    clips = read_clips(data)
-    counts: dict[str, int] = {}
-    for song in group_songs(clips):
-        validation = song.singer in VALIDATION_SINGERS
-        if validation == (training_singers is not None):
-            continue
-        counts[song.singer] = counts.get(song.singer, 0) + 1
-        limit = 1 if training_singers is not None else per_singer
-        if limit is not None and counts[song.singer] > limit:
-            continue
-        if training_singers is not None and len(counts) > training_singers:
-            return
-        yield song.load()
 
 
 def song_masks(model: JointModel, mixture: torch.Tensor, hz: np.ndarray) -> dict[str, torch.Tensor]:
@@ -129,7 +110,7 @@ def main() -> int:
     model = default_joint_model()
     totals = {name: dict.fromkeys(REGIONS, 0.0) for name in ("voice", *ESTIMATES)}
     songs = 0
-    for track in tracks(args.data, per_singer=args.per_singer, training_singers=args.training_singers):
+    for track in mir1k_tracks(args.data, args.per_singer, args.training_singers):
         for name, energies in region_energies(model, track).items():
             for region, value in energies.items():
                 totals[name][region] += value
