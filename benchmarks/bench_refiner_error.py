@@ -12,32 +12,38 @@ to the voice's whole energy (dB: ``-10`` = a tenth of the voice's energy):
 * ``between`` -- voiced frames, the other bins of the refined band;
 * ``above`` -- bins above the refined band (``REFINED_BINS``: the pretrained mask there).
 
+``--checks`` also prints :func:`residual_checks`: whether the mixture's phase, the voice's harmonic
+coordinates or a long context per bin tell how much of an on-harmonic bin is voice.
+
 ``--training-singers N`` scores the first song of N singers the refiner trained on (MIR-1K has 11
 besides the validation singers) instead of the validation songs: whether it fits its own training
 songs better than unseen ones.
 
 Usage:
     python benchmarks/bench_refiner_error.py [--data ../shared/data/mir1k] [--per-singer N]
-        [--training-singers N]
+        [--training-singers N] [--checks]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional
 
 from ipysvs.f0 import frame_f0
 from ipysvs.models.joint import JointModel, default_joint_model
 from ipysvs.models.refiner import REFINED_BINS
-from ipysvs.models.salience import BIN_HZ
+from ipysvs.models.salience import BIN_HZ, render_harmonics
 from ipysvs.research.benchmarking import measured_on
 from ipysvs.research.datasets import Track
 from ipysvs.separation import PATCH_FRAMES, mixture_spectrum
-from ipysvs.spectral import MODEL_BINS, frame_times
+from ipysvs.spectral import HOP, MODEL_BINS, N_FFT, frame_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_domains import DEFAULT_DATA, mir1k_tracks
@@ -53,7 +59,7 @@ def song_masks(model: JointModel, mixture: torch.Tensor, hz: np.ndarray) -> dict
     ``(2, frames, 1024)`` with the F0 ``hz`` ``(frames,)`` (Hz) on every frame."""
     frames = mixture.shape[1]
     padded = -(-frames // PATCH_FRAMES) * PATCH_FRAMES
-    magnitude = torch.nn.functional.pad(mixture.abs(), (0, 0, 0, padded - frames))[None]
+    magnitude = functional.pad(mixture.abs(), (0, 0, 0, padded - frames))[None]
     f0 = torch.from_numpy(np.pad(hz, (0, padded - frames)).astype(np.float32))[None]
     pretrained, refined = [], []
     with torch.inference_mode():
@@ -70,30 +76,126 @@ def song_masks(model: JointModel, mixture: torch.Tensor, hz: np.ndarray) -> dict
     }
 
 
-def region_energies(model: JointModel, track: Track) -> dict[str, dict[str, float]]:
+@dataclass(frozen=True)
+class SongView:
+    """One song on the separator's grid: complex STFTs ``(2, frames, 1024)`` of voice, accompaniment
+    and mixture, the true F0 ``(frames,)`` (Hz) and the three masks (``ESTIMATES``), same shape."""
+
+    voice: torch.Tensor
+    accompaniment: torch.Tensor
+    mixture: torch.Tensor
+    hz: np.ndarray
+    masks: dict[str, torch.Tensor]
+
+    @classmethod
+    def of(cls, model: JointModel, track: Track) -> SongView:
+        voice = mixture_spectrum(track.voice[np.newaxis], track.sr)
+        accompaniment = mixture_spectrum(track.accompaniment[np.newaxis], track.sr)
+        mixture = voice + accompaniment
+        hz = frame_f0(frame_times(mixture.shape[1]).numpy(), track.labels.times, track.labels.f0_hz)
+        masks = song_masks(model, mixture, hz) | {"wiener": oracle_masks(voice, accompaniment)["wiener"]}
+        return cls(voice, accompaniment, mixture, hz, masks)
+
+    def on_harmonic(self) -> torch.Tensor:
+        """``(frames, 1024)`` bool: voiced frames' bins within :data:`HARMONIC_BINS` of a harmonic, in
+        the refined band (where the F0's comb, :func:`render_harmonics`, is at least its height there)."""
+        hz = torch.from_numpy(self.hz.astype(np.float32))[None]
+        comb = render_harmonics(hz, torch.ones_like(hz))[0, 0]
+        band = torch.arange(MODEL_BINS) < REFINED_BINS
+        return (comb >= np.exp(-0.5 * HARMONIC_BINS**2)) & band
+
+    def regions(self) -> dict[str, torch.Tensor]:
+        """The ``(frames, 1024)`` bool masks of :data:`REGIONS`."""
+        frames = self.mixture.shape[1]
+        voiced = torch.from_numpy(self.hz > 0)[:, None].expand(-1, MODEL_BINS)
+        band = (torch.arange(MODEL_BINS) < REFINED_BINS)[None].expand(frames, -1)
+        harmonics = self.on_harmonic()
+        return {
+            "unvoiced": ~voiced & band,
+            "harmonics": harmonics,
+            "between": voiced & ~harmonics & band,
+            "above": ~band,
+        }
+
+
+def region_energies(song: SongView) -> dict[str, dict[str, float]]:
     """Per estimate (and ``"voice"``), the error energy (the voice's energy) summed over each region."""
-    voice = mixture_spectrum(track.voice[np.newaxis], track.sr)
-    accompaniment = mixture_spectrum(track.accompaniment[np.newaxis], track.sr)
-    mixture = voice + accompaniment
-    frames = mixture.shape[1]
-    hz = frame_f0(frame_times(frames).numpy(), track.labels.times, track.labels.f0_hz)
-    masks = song_masks(model, mixture, hz)
-    masks["wiener"] = oracle_masks(voice, accompaniment)["wiener"]
-    f0 = torch.from_numpy(hz.astype(np.float32))[:, None]
-    bins_hz = torch.arange(MODEL_BINS) * BIN_HZ
-    nearest = torch.round(bins_hz / f0.clamp_min(1)).clamp_min(1) * f0.clamp_min(1)
-    on_harmonic = (nearest - bins_hz).abs() <= HARMONIC_BINS * BIN_HZ
-    voiced = (f0 > 0).expand(-1, MODEL_BINS)
-    band = (torch.arange(MODEL_BINS) < REFINED_BINS)[None].expand(frames, -1)
-    regions = {
-        "unvoiced": ~voiced & band,
-        "harmonics": voiced & on_harmonic & band,
-        "between": voiced & ~on_harmonic & band,
-        "above": ~band,
+    energies = {"voice": song.voice.abs().square().sum(dim=0)}
+    energies |= {
+        name: (mask * song.mixture - song.voice).abs().square().sum(dim=0)
+        for name, mask in song.masks.items()
     }
-    energies = {"voice": voice.abs().square().sum(dim=0)}
-    energies |= {name: (mask * mixture - voice).abs().square().sum(dim=0) for name, mask in masks.items()}
+    regions = song.regions()
     return {name: {r: float(e[where].sum()) for r, where in regions.items()} for name, e in energies.items()}
+
+
+#: cos(2 pi IF / f0) buckets of the phase check; the last holds the bins whose frequency is a harmonic's
+MATCH_EDGES = (-1.01, 0.0, 0.5, 0.8, 0.95, 1.01)
+FLOOR_FRAMES = (21, 87, 173)  # the per-bin floor's half-widths: about 0.5, 2 and 4 s
+HARMONICS_FOLLOWED = 20  # harmonics 1..20 in the coordinates check
+
+
+def residual_checks(song: SongView) -> dict[str, float]:
+    """What might tell the refiner how much of an on-harmonic bin is voice, one song (means of the
+    stereo pair's masks; ``--checks``):
+
+    * ``match>0.95 bins``, ``oracle@match k``, ``gap@match>0.95``: the phase vocoder's instantaneous
+      frequency of the mixture's mid channel against the F0's harmonics, ``cos(2 pi IF / f0)``, on the
+      on-harmonic bins: the share of bins matching above 0.95, the oracle's mean mask in each bucket of
+      :data:`MATCH_EDGES`, and the share of the refiner's squared gap to the oracle (weighted by the
+      mixture's energy) in the top bucket;
+    * ``persistence along harmonic`` / ``along bin``: the oracle mask at the bin of harmonic k (k up to
+      :data:`HARMONICS_FOLLOWED`) correlated with its value a frame later at the bin of harmonic k then,
+      or at the same bin; ``oracle~refiner``, ``oracle~pretrained`` at those bins;
+    * ``floor r (W frames)``: the correlation of the refiner's gap to the oracle on the harmonics with
+      each bin's floor over +-W frames (the minimum of 5-frame means) against its level now, in log.
+    """
+    wiener, refined, pretrained = (
+        song.masks[k].mean(dim=0).numpy() for k in ("wiener", "refiner", "pretrained")
+    )
+    frames = wiener.shape[0]
+    near = song.on_harmonic().numpy()
+    near[0] = False  # the first frame has no instantaneous frequency
+    results: dict[str, float] = {}
+    # the mixture's phase
+    mid = (song.mixture[0] + song.mixture[1]).numpy()
+    bins = np.arange(MODEL_BINS)
+    advance = np.angle(mid[1:]) - np.angle(mid[:-1]) - 2 * np.pi * bins * HOP / N_FFT
+    advance = (advance + np.pi) % (2 * np.pi) - np.pi
+    frequency = np.zeros(mid.shape)
+    frequency[1:] = (bins + advance * N_FFT / (2 * np.pi * HOP)) * BIN_HZ
+    match = np.cos(2 * np.pi * frequency / np.maximum(song.hz, 1)[:, None])
+    energy = np.abs(mid) ** 2
+    gap = energy * (refined - wiener) ** 2
+    top = near & (match >= MATCH_EDGES[-2])
+    results["match>0.95 bins"] = float(top.sum() / near.sum())
+    for index, (lo, hi) in enumerate(itertools.pairwise(MATCH_EDGES)):
+        bucket = near & (match >= lo) & (match < hi)
+        results[f"oracle@match {index}"] = float(wiener[bucket].mean()) if bucket.any() else float("nan")
+    results["gap@match>0.95"] = float(gap[top].sum() / gap[near].sum())
+    # harmonic coordinates
+    harmonic = np.rint(np.outer(song.hz, np.arange(1, HARMONICS_FOLLOWED + 1)) / BIN_HZ).astype(int)
+    inside = (song.hz[:, None] > 0) & (harmonic > 0) & (harmonic < REFINED_BINS)
+    rows = np.arange(frames)[:, None]
+    at = np.clip(harmonic, 0, MODEL_BINS - 1)
+    now, later_followed, later_same = wiener[rows, at][:-1], wiener[rows, at][1:], wiener[rows[1:], at[:-1]]
+    followed = inside[:-1] & inside[1:]
+    results["persistence along harmonic"] = float(np.corrcoef(now[followed], later_followed[followed])[0, 1])
+    results["persistence along bin"] = float(np.corrcoef(now[inside[:-1]], later_same[inside[:-1]])[0, 1])
+    results["oracle~refiner"] = float(np.corrcoef(wiener[rows, at][inside], refined[rows, at][inside])[0, 1])
+    results["oracle~pretrained"] = float(
+        np.corrcoef(wiener[rows, at][inside], pretrained[rows, at][inside])[0, 1]
+    )
+    # a long time context per bin
+    level = song.mixture.abs().mean(dim=0)
+    smooth = functional.avg_pool1d(level.T[None], 5, 1, 2, count_include_pad=False)[0].T
+    for half in FLOOR_FRAMES:
+        floor = -functional.max_pool1d(-smooth.T[None], 2 * half + 1, 1, half)[0].T
+        feature = torch.log((floor + 1e-6) / (level + 1e-6)).numpy()
+        results[f"floor r ({half} frames)"] = float(
+            np.corrcoef((wiener - refined)[near], feature[near])[0, 1]
+        )
+    return results
 
 
 def main() -> int:
@@ -103,6 +205,7 @@ def main() -> int:
     parser.add_argument(
         "--training-singers", type=int, help="the first song of this many training singers instead"
     )
+    parser.add_argument("--checks", action="store_true", help="also the checks of residual_checks()")
     args = parser.parse_args()
     if not (args.data / "index.csv").is_file():
         print(f"no MIR-1K data at {args.data}: pass --data", file=sys.stderr)
@@ -110,10 +213,15 @@ def main() -> int:
     model = default_joint_model()
     totals = {name: dict.fromkeys(REGIONS, 0.0) for name in ("voice", *ESTIMATES)}
     songs = 0
+    checks: dict[str, list[float]] = {}
     for track in mir1k_tracks(args.data, args.per_singer, args.training_singers):
-        for name, energies in region_energies(model, track).items():
+        song = SongView.of(model, track)
+        for name, energies in region_energies(song).items():
             for region, value in energies.items():
                 totals[name][region] += value
+        if args.checks:
+            for name, value in residual_checks(song).items():
+                checks.setdefault(name, []).append(value)
         songs += 1
         print(f"{track.name}: done", file=sys.stderr, flush=True)
     voice = sum(totals["voice"].values())
@@ -129,6 +237,10 @@ def main() -> int:
         print(f"| {name} | " + " | ".join(cells) + " |")
     shares = [f"{100 * totals['voice'][r] / voice:.1f} %" for r in REGIONS]
     print("| the voice's energy there | " + " | ".join(shares) + " | 100 % |")
+    if checks:
+        print("\n| check (residual_checks) | mean over songs | per song |\n| --- | ---: | --- |")
+        for name, values in checks.items():
+            print(f"| {name} | {np.nanmean(values):.3f} | {', '.join(f'{v:.3f}' for v in values)} |")
     return 0
 
 
