@@ -18,7 +18,7 @@ second of audio. ``--skip-mir1k`` leaves MIR-1K out.
 
 Usage:
     python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--seeds 0-7]
-        [--skip-mir1k] [--crepe] [--weights pitch.safetensors] [--out CSV]
+        [--skip-mir1k] [--f0-only] [--crepe] [--weights pitch.safetensors] [--out CSV]
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def frame_grid_scores(labels: Labels, n_frames: int) -> dict[str, float]:
     return melody_scores(labels, Trajectory(times, hz))
 
 
-def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
+def evaluate_song(song, *, crepe: bool, sdr: bool) -> dict[str, float | str]:
     track = song.load()
     mixture, sr = track.mixture, track.sr
     separator, model = default_separator(), default_joint_model()
@@ -106,7 +106,9 @@ def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
     vocals = separator.separate_channels(mixture[np.newaxis], sr, collector=collector)[0]
     row["separation_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    trajectory = salience_trajectory(song_salience(model.salience, collector.magnitude))
+    trajectory = salience_trajectory(
+        song_salience(model.salience, collector.magnitude, collector.mixture_magnitude)
+    )
     row["f0_s"] = time.perf_counter() - started
 
     labels = track.labels
@@ -120,6 +122,8 @@ def evaluate_song(song, *, crepe: bool) -> dict[str, float | str]:
         row["crepe_s"] = time.perf_counter() - started
         for key, value in melody_scores(labels, Trajectory(times, hz)).items():
             row[f"crepe_{key}"] = value
+    if not sdr:
+        return row
 
     baseline = score_mixture(track.voice, track.accompaniment, sr, framewise=False)
     systems = {
@@ -153,7 +157,9 @@ def evaluate_demo(seed: int, seconds: float, *, crepe: bool) -> dict[str, float 
     vocals = separator.separate_channels(song.mixture, song.sr, collector=collector)
     row["separation_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    trajectory = salience_trajectory(song_salience(model.salience, collector.magnitude))
+    trajectory = salience_trajectory(
+        song_salience(model.salience, collector.magnitude, collector.mixture_magnitude)
+    )
     row["f0_s"] = time.perf_counter() - started
     labels = Labels(song.f0_times, song.f0_hz, song.f0_hz > 0)
     for key, value in melody_scores(labels, trajectory).items():
@@ -185,6 +191,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=_seed_range, default=(), help="demo seeds too, e.g. 0-7")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each demo song")
     parser.add_argument("--skip-mir1k", action="store_true")
+    parser.add_argument(
+        "--f0-only", action="store_true", help="MIR-1K: F0 scores and timing only, no F0->SVS separations"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "_work" / "pitch.csv")
     parser.add_argument(
         "--weights",
@@ -201,7 +210,7 @@ def main() -> None:
             precompute_crepe(song)
             print(f"crepe cached: {song.name}", flush=True)
         return
-    jobs = [partial(evaluate_song, song, crepe=args.crepe) for song in songs]
+    jobs = [partial(evaluate_song, song, crepe=args.crepe, sdr=not args.f0_only) for song in songs]
     jobs += [partial(evaluate_demo, seed, args.seconds, crepe=args.crepe) for seed in args.seeds]
     rows = []
     for index, job in enumerate(jobs, 1):
@@ -261,7 +270,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
             else f" ({crepe_s / per_second * 1e3:.0f} ms per s of audio)"
         )
         print(f"      torchcrepe full {crepe_s:.1f} s{cached}")
-    if rows[0]["domain"] != "mir1k":
+    if rows[0]["domain"] != "mir1k" or args.f0_only:
         return
     base = median("pretrained_vocal_sdr")
     print(f"vocal SDR (median over songs): pretrained {base:.2f} dB")

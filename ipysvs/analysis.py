@@ -52,7 +52,8 @@ def analyse(
     progress: Progress | None = None,
 ) -> SongAnalysis:
     """Separate ``(channels, samples)`` float32 audio at ``sr`` Hz, estimate its vocal F0 from the
-    separated vocals (the saliency network reads them straight from the separation pass) and track beats.
+    separated vocals and the mixture (the saliency network reads both straight from the separation
+    pass) and track beats.
 
     ``progress`` (:mod:`ipysvs.progress`) hears the phases ``"beats"`` (0 then 1 of 1), ``"separate"``
     (patches) and ``"pitch"`` (0 then 1 of 1)."""
@@ -72,7 +73,7 @@ def analyse(
     vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
     return_freed_memory()
     _announce(progress, "pitch", 0)
-    salience = song_salience(pitch_model.salience, collector.magnitude)
+    salience = song_salience(pitch_model.salience, collector.magnitude, collector.mixture_magnitude)
     f0 = salience_trajectory(salience)
     _announce(progress, "pitch", 1)
     return_freed_memory()

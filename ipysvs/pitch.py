@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from .errors import ParameterError
 from .f0 import N_PITCH_BINS, Trajectory, bin_to_hz, decode_salience, hz_to_bin
 from .models.precision import inference_autocast
 from .models.salience import SalienceUNet
@@ -17,7 +18,7 @@ __all__ = ["SNAP_SEARCH_BINS", "salience_trajectory", "snap_to_ridge", "song_sal
 SNAP_SEARCH_BINS = 5  # +-100 cents around the current pitch
 
 
-def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
+def song_salience(model: SalienceUNet, vocals: torch.Tensor, mixture: torch.Tensor) -> np.ndarray:
     """Saliency of every frame of a song, computed in cross-faded 512-frame patches.
 
     The last patch ends at the song's end, rounded up to the network's frame multiple (16 frames),
@@ -32,19 +33,28 @@ def song_salience(model: SalienceUNet, magnitude: torch.Tensor) -> np.ndarray:
 
     Args:
         model: the saliency network.
-        magnitude: ``(channels, frames, 1024)`` magnitudes (separated vocals or a mixture).
+        vocals: ``(channels, frames, 1024)`` separated vocal magnitudes.
+        mixture: ``(channels, frames, 1024)`` the mixture's magnitudes on the same frames (any channel
+            count: the network averages each input over its channels).
 
     Returns:
         ``(frames, 320)`` float32 in ``[0, 1]``.
     """
-    n_frames = magnitude.shape[1]
+    if vocals.ndim != 3 or mixture.ndim != 3 or vocals.shape[1:] != mixture.shape[1:]:
+        raise ParameterError(
+            f"vocals {tuple(vocals.shape)} and mixture {tuple(mixture.shape)} must be (channels, frames, "
+            "1024) magnitudes of the same frames"
+        )
+    n_frames = vocals.shape[1]
     multiple = model.unet.frame_multiple
     salience = torch.zeros(n_frames, N_PITCH_BINS)
     with torch.inference_mode():
         for patch in plan_patches(n_frames):
             stop = min(patch.start + patch.length, n_frames)
             length = min(patch.length, -(-(stop - patch.start) // multiple) * multiple)
-            stacked = model.stack(magnitude[None, :, patch.start : stop].float())
+            stacked = model.stack_inputs(
+                vocals[None, :, patch.start : stop].float(), mixture[None, :, patch.start : stop].float()
+            )
             stacked = functional.pad(stacked, (0, 0, 0, length - stacked.shape[2]))
             with inference_autocast():  # bfloat16 for the U-Net's body where the CPU computes it natively
                 out = model.unet(stacked)[0, 0].float() * patch.weights[:length, None]

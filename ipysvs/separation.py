@@ -365,14 +365,16 @@ class StreamedInput:
 
 
 class VocalFrames:
-    """Collects the separated vocal magnitude of every frame while a song is separated.
+    """Collects the separated vocal magnitude of every frame while a song is separated, and the
+    mixture's (channel-averaged) magnitude beside it: what the saliency network reads.
 
     Patches are cross-faded like the audio; several stereo groups (multi-channel input) are averaged.
     Frames that later patches still add to are summed in float32; a frame is stored once the patches
     have moved past it, as float16 (half the memory; float32 from then on if the audio is too loud
     for float16). Patches must come in order of their start (all groups' patch before the next).
-    After separation, :attr:`magnitude` holds ``(2, frames, 1024)`` magnitudes on Spleeter's grid
-    (44.1 kHz STFT frames).
+    After separation, :attr:`magnitude` holds ``(2, frames, 1024)`` vocal magnitudes and
+    :attr:`mixture_magnitude` ``(1, frames, 1024)`` mixture magnitudes on Spleeter's grid (44.1 kHz
+    STFT frames).
     """
 
     FLOAT16_LIMIT = 65_000.0  # float16 overflows to inf at 65 520
@@ -383,7 +385,8 @@ class VocalFrames:
     def reset(self, n_frames: int, groups: int) -> None:
         """Prepare for a song of ``n_frames`` frames separated as ``groups`` stereo groups."""
         self._stored = torch.zeros(2, n_frames, MODEL_BINS, dtype=torch.float16)
-        self._pending = torch.zeros(2, 0, MODEL_BINS)  # float32 sums of frames pending_start..
+        self._stored_mixture = torch.zeros(1, n_frames, MODEL_BINS, dtype=torch.float16)
+        self._pending = torch.zeros(3, 0, MODEL_BINS)  # float32 vocals + mixture sums, pending_start..
         self._pending_start = 0
         self.groups = groups
 
@@ -397,8 +400,10 @@ class VocalFrames:
         stop = min(patch.start + patch.length, self._stored.shape[1])
         missing = stop - self._pending_start - self._pending.shape[1]
         if missing > 0:
-            self._pending = torch.cat([self._pending, torch.zeros(2, missing, MODEL_BINS)], dim=1)
-        weighted = ratio * spectrum[:, :MODEL_BINS].abs() * (patch.weights / self.groups)
+            self._pending = torch.cat([self._pending, torch.zeros(3, missing, MODEL_BINS)], dim=1)
+        mixture = spectrum[:, :MODEL_BINS].abs()
+        weights = patch.weights / self.groups
+        weighted = torch.cat([ratio * mixture, mixture.mean(dim=0, keepdim=True)]) * weights
         first = patch.start - self._pending_start
         self._pending[:, first : first + stop - patch.start] += weighted[..., : stop - patch.start].transpose(
             1, 2
@@ -406,9 +411,16 @@ class VocalFrames:
 
     @property
     def magnitude(self) -> torch.Tensor:
-        """``(2, frames, 1024)`` float16 (float32 for very loud audio) magnitudes of every frame."""
+        """``(2, frames, 1024)`` float16 (float32 for very loud audio) vocal magnitudes of every frame."""
         self._store_before(self._stored.shape[1])
         return self._stored
+
+    @property
+    def mixture_magnitude(self) -> torch.Tensor:
+        """``(1, frames, 1024)`` float16 (float32 for very loud audio) mixture magnitudes of every
+        frame, averaged over the channels."""
+        self._store_before(self._stored.shape[1])
+        return self._stored_mixture
 
     def _store_before(self, frame: int) -> None:
         """Store the pending frames before ``frame`` (no later patch reaches them)."""
@@ -416,8 +428,10 @@ class VocalFrames:
         if count:
             done = self._pending[:, :count]
             if self._stored.dtype == torch.float16 and float(done.abs().max()) > self.FLOAT16_LIMIT:
-                self._stored = self._stored.float()
-            self._stored[:, self._pending_start : self._pending_start + count] = done
+                self._stored, self._stored_mixture = self._stored.float(), self._stored_mixture.float()
+            span = slice(self._pending_start, self._pending_start + count)
+            self._stored[:, span] = done[:2]
+            self._stored_mixture[:, span] = done[2:]
             self._pending = self._pending[:, count:].contiguous()
         self._pending_start += count
         if not self._pending.shape[1]:  # nothing pending: the next patch starts the pending frames

@@ -232,7 +232,9 @@ def test_shipped_saliency_network_finds_the_demo_melody(separator) -> None:
     song = demo_song(seconds=12.0, seed=5)
     collector = VocalFrames()
     separator.separate_channels(song.mixture, song.sr, collector=collector)
-    trajectory = salience_trajectory(song_salience(load_joint_model().salience, collector.magnitude))
+    trajectory = salience_trajectory(
+        song_salience(load_joint_model().salience, collector.magnitude, collector.mixture_magnitude)
+    )
     scores = mir_eval.melody.evaluate(song.f0_times, song.f0_hz, trajectory.times, trajectory.hz)
     assert scores["Raw Pitch Accuracy"] > 0.8 and scores["Overall Accuracy"] > 0.7
 
@@ -245,11 +247,11 @@ def test_song_saliency_cuts_its_last_patch_at_the_song_end_changing_only_its_las
     frames = magnitude.shape[1]  # two patches, the second cut to 224 of its 512
     assert frames == 702
     model = load_joint_model().salience
-    cut = song_salience(model, magnitude)
+    cut = song_salience(model, magnitude, magnitude)
     # the same song followed by zero frames up to the end of a whole last patch: the way it was padded
     padded_frames = PATCH_FRAMES + (PATCH_FRAMES - 32)
     padded = torch.cat([magnitude, torch.zeros(2, padded_frames - frames, 1024)], dim=1)
-    whole = song_salience(model, padded)[:frames]
+    whole = song_salience(model, padded, padded)[:frames]
     assert cut.shape == (frames, 320)
     np.testing.assert_array_equal(cut[: frames - 64], whole[: frames - 64])
     assert np.abs(cut - whole)[frames - 64 :].max() > 0  # the receptive field does reach the song's end
@@ -262,6 +264,7 @@ def test_song_saliency_stacks_in_place_exactly_as_the_network_reads_a_padded_pat
     monkeypatch.setenv(PRECISION_ENV, "float32")  # the network in float32, as the reference below runs it
     torch.manual_seed(3)
     magnitude = (torch.rand(2, 1000, 1024) ** 4).half()  # float16, as the analysis stores them
+    mixture = (magnitude.float().mean(dim=0, keepdim=True) * 2).half()
     model = load_joint_model().salience
     expected = torch.zeros(1000, 320)
     with torch.inference_mode():
@@ -270,9 +273,57 @@ def test_song_saliency_stacks_in_place_exactly_as_the_network_reads_a_padded_pat
             length = -(-(stop - patch.start) // 16) * 16
             chunk = torch.zeros(1, 2, length, 1024)  # the patch copied into zero frames
             chunk[0, :, : stop - patch.start] = magnitude[:, patch.start : stop]
-            salience = model(chunk)[0] * patch.weights[:length, None]
+            mixture_chunk = torch.zeros(1, 1, length, 1024)
+            mixture_chunk[0, :, : stop - patch.start] = mixture[:, patch.start : stop]
+            salience = model(chunk, mixture_chunk)[0] * patch.weights[:length, None]
             expected[patch.start : stop] += salience[: stop - patch.start]
-    np.testing.assert_array_equal(song_salience(model, magnitude), expected.numpy())
+    np.testing.assert_array_equal(song_salience(model, magnitude, mixture), expected.numpy())
+
+
+def test_collected_mixture_magnitudes_are_the_songs_own(separator) -> None:
+    from ipysvs.separation import mixture_magnitude
+
+    song = demo_song(seconds=14.0, seed=7)
+    collector = VocalFrames()
+    separator.separate_channels(song.mixture, song.sr, collector=collector)
+    expected = mixture_magnitude(song.mixture, song.sr).mean(dim=0, keepdim=True)
+    collected = collector.mixture_magnitude.float()
+    assert collected.shape == expected.shape == (1, collector.magnitude.shape[1], 1024)
+    # float16 storage: within its half-unit of precision of the song's own STFT magnitudes
+    torch.testing.assert_close(collected, expected, atol=1e-3, rtol=2e-3)
+    assert not torch.equal(collected, collector.magnitude.float().mean(dim=0, keepdim=True))
+
+
+def test_song_saliency_rejects_inputs_of_other_frames() -> None:
+    model = load_joint_model().salience
+    with pytest.raises(ParameterError, match="same frames"):
+        song_salience(model, torch.rand(2, 64, 1024), torch.rand(1, 63, 1024))
+    with pytest.raises(ParameterError, match="same frames"):
+        song_salience(model, torch.rand(64, 1024), torch.rand(64, 1024))
+
+
+def test_an_older_vocals_only_saliency_network_loads_unchanged_beside_the_mixture(tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    from ipysvs.research.training import start_from
+
+    torch.manual_seed(5)
+    old = {f"salience.{k}": v.clone() for k, v in JointModel().salience.state_dict().items()}
+    key = "salience.unet.encoder.0.conv.weight"
+    old[key] = torch.randn(16, len(HARMONICS), 5, 5)  # an older release's first layer: the vocals only
+    save_file({k: v.contiguous() for k, v in old.items()}, str(tmp_path / "old.safetensors"))
+    model = JointModel()
+    start_from(model, tmp_path / "old.safetensors")
+    weight = model.salience.unet.encoder[0].conv.weight
+    assert torch.equal(weight[:, : len(HARMONICS)], old[key])
+    assert not weight[:, len(HARMONICS) :].any()
+    model.eval()
+    vocals = torch.rand(1, 2, 64, 1024)
+    with torch.no_grad():  # the mixture changes nothing: the network computes what it did
+        torch.testing.assert_close(
+            model.salience(vocals, torch.rand(1, 1, 64, 1024)),
+            model.salience(vocals, torch.zeros(1, 1, 64, 1024)),
+        )
 
 
 @pytest.mark.slow

@@ -310,6 +310,29 @@ def test_a_session_saved_with_older_weights_loads_without_its_model(session, tmp
         torch.testing.assert_close(restored.model.shipped_state()[name], value)  # the shipped model
 
 
+def test_a_session_saved_with_a_vocals_only_saliency_network_keeps_its_adapted_model(
+    session, tmp_path
+) -> None:
+    import warnings
+
+    from safetensors.torch import load_file, save_file
+
+    session.set_f0(1.0, 2.0, 220.0)
+    path = session.save(tmp_path / "old")
+    state = load_file(str(path / "model.safetensors"))
+    key = "salience.unet.encoder.0.conv.weight"
+    torch.manual_seed(2)
+    state[key] = torch.randn(16, 6, 5, 5)  # the release before: its first layer read the vocals alone
+    save_file(state, str(path / "model.safetensors"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", session_module.OlderSessionWarning)  # the model is not dropped
+        restored = ipysvs.load(path)
+    assert restored.edits == session.edits
+    weight = restored.model.salience.unet.encoder[0].conv.weight
+    assert torch.equal(weight[:, :6], state[key])
+    assert not weight[:, 6:].any()  # the mixture's stack weighs nothing: it computes what it did
+
+
 def test_activity_adapted_separator_is_saved_and_restored(session, tmp_path) -> None:
     session.unvoice(2.0, 4.0)
     session.adapt(layers="decoder", steps=2)

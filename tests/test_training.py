@@ -69,8 +69,8 @@ def test_training_runs_checkpoints_resumes_and_exports(tiny_mir1k, tmp_path) -> 
 
     path = export_weights(model, tmp_path / "pitch.safetensors", command="ipysvs train test", config=config)
     loaded = load_joint_model(path)
-    x = torch.rand(1, 2, 64, 1024)
-    torch.testing.assert_close(loaded.salience(x), model.salience(x), atol=2e-3, rtol=1e-2)
+    x, mixture = torch.rand(1, 2, 64, 1024), torch.rand(1, 1, 64, 1024)
+    torch.testing.assert_close(loaded.salience(x, mixture), model.salience(x, mixture), atol=2e-3, rtol=1e-2)
 
 
 @pytest.mark.slow

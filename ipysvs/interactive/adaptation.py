@@ -438,11 +438,14 @@ class SongTensors:
         vocal_magnitude: ``(2, frames, 1024)`` the pretrained separator's vocal magnitudes (float16
             or float32, :class:`~ipysvs.analysis.SongAnalysis`).
         mixture_magnitude: ``(2, frames, 1024)`` mixture magnitudes, or None when no step needs them.
+        salience_mixture: ``(1, frames, 1024)`` float16 the mixture's magnitudes averaged over its
+            channels: the saliency network's second input.
         remix: the song's own material for :mod:`~ipysvs.interactive.song_remix` steps (None: no such steps).
     """
 
     vocal_magnitude: torch.Tensor
     mixture_magnitude: torch.Tensor | None
+    salience_mixture: torch.Tensor
     remix: SongRemix | None = None
 
 
@@ -494,8 +497,9 @@ def fine_tune(
                 loss = loss + separator_step(plan, starts)
             if variant == "f0-svs" and targets.f0_frames.any():
                 inputs = plan.batch(song.vocal_magnitude, starts, axis=1).float()
+                mixture = plan.batch(song.salience_mixture, starts, axis=1).float()
                 loss = loss + f0_loss(
-                    model.salience(inputs), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
+                    model.salience(inputs, mixture), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
                 )
             if remix is not None:
                 loss = loss + REMIX_WEIGHT * remix.loss(model, plan.rng)
@@ -536,7 +540,7 @@ def _separator_step(
         if variant == "svs-f0":
             separated = ratio_mask(vocals_mask, accompaniment_mask, mixture) * mixture
             loss = loss + f0_loss(
-                model.salience(separated), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
+                model.salience(separated, mixture), plan.batch(wanted, starts), plan.batch(f0_weight, starts)
             )
         return loss
 

@@ -24,7 +24,7 @@ from ..models.joint import JointModel
 from ..models.unet import SeparationUNet
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
-from ..separation import Separator, VocalFrames, default_separator, mixture_spectrum
+from ..separation import Separator, VocalFrames, default_separator, mixture_magnitude, mixture_spectrum
 from ..stems import STEMS
 from .adaptation import SongTensors, pitch_gate
 from .edits import Edit, apply_edits
@@ -65,7 +65,8 @@ def training_song(
     needs_mixture: bool,
     remix: bool,
 ) -> SongTensors:
-    """The song as the training loop reads it (the mixture's magnitudes only when a step needs them).
+    """The song as the training loop reads it (the mixture's stereo magnitudes only when a step needs
+    them; their channel mean, which the saliency network reads, always).
 
     Args:
         samples: ``(channels, samples)`` the mixture at ``sr`` Hz; ``analysis`` its first analysis.
@@ -74,13 +75,15 @@ def training_song(
         remix: prepare :class:`~ipysvs.interactive.song_remix.SongRemix` material from the song.
     """
     spectrum = mixture_spectrum(samples, sr) if needs_mixture or remix else None
+    magnitude = spectrum.abs() if spectrum is not None else mixture_magnitude(samples, sr)
     song_remix = None
     if remix and spectrum is not None:
         ratio = (analysis.vocal_magnitude / spectrum.abs().clamp_min(1e-8)).clamp(0, 1)
         song_remix = SongRemix.prepare(model, spectrum, ratio, edited_hz, corrected, activity)
     return SongTensors(
         vocal_magnitude=analysis.vocal_magnitude,
-        mixture_magnitude=spectrum.abs() if needs_mixture and spectrum is not None else None,
+        mixture_magnitude=magnitude if needs_mixture else None,
+        salience_mixture=magnitude.mean(dim=0, keepdim=True).half(),
         remix=song_remix,
     )
 
@@ -114,9 +117,9 @@ def reseparate(
         collector = VocalFrames()
         separator = Separator(*plain)
         vocals = separator.separate_channels(samples, sr, progress=progress, collector=collector)
-        salience = song_salience(model.salience, collector.magnitude)
+        salience = song_salience(model.salience, collector.magnitude, collector.mixture_magnitude)
         return vocals, salience, salience_trajectory(salience)
-    salience = song_salience(model.salience, analysis.vocal_magnitude)
+    salience = song_salience(model.salience, analysis.vocal_magnitude, mixture_magnitude(samples, sr))
     estimate = salience_trajectory(salience)
     if progress is not None:
         progress("estimate", 1, 1)

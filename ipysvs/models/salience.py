@@ -4,7 +4,8 @@
   bins) into a harmonic log-frequency stack ``(batch, 6, frames, 320)``: channel ``i`` holds the
   log-magnitude at ``h_i * f`` for every saliency-bin frequency ``f`` and ``h`` in (0.5, 1, 2, 3, 4, 5),
   so that a pitch's harmonics line up across channels (Bittner's HCQT idea, computed from the STFT).
-* :class:`SalienceUNet` maps that stack to a saliency map ``(batch, frames, 320)`` in ``[0, 1]``.
+* :class:`SalienceUNet` maps the stacks of the separated vocals and of the mixture to a saliency map
+  ``(batch, frames, 320)`` in ``[0, 1]``.
 * :func:`render_harmonics` draws a frame-wise F0 back onto the separator's grid as a harmonic comb
   ``(batch, 1, frames, 1024)``: the extra input of the F0-conditioned separator.
 """
@@ -19,11 +20,22 @@ from ..f0 import N_PITCH_BINS, pitch_bin_frequencies
 from ..spectral import MODEL_BINS, N_FFT, SAMPLE_RATE
 from .unet import UNet
 
-__all__ = ["BIN_HZ", "HARMONICS", "SALIENCE_WIDTHS", "HarmonicStack", "SalienceUNet", "render_harmonics"]
+__all__ = [
+    "BIN_HZ",
+    "HARMONICS",
+    "INPUT_CHANNELS",
+    "SALIENCE_WIDTHS",
+    "HarmonicStack",
+    "SalienceUNet",
+    "render_harmonics",
+    "widen_vocals_only_state",
+]
 
 HARMONICS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0)
 SALIENCE_WIDTHS = (16, 32, 64, 128)
 BIN_HZ = SAMPLE_RATE / N_FFT
+INPUT_CHANNELS = 2 * len(HARMONICS)  # the vocals' harmonic stack, then the mixture's
+FIRST_LAYER_WEIGHT = "unet.encoder.0.conv.weight"
 
 
 class HarmonicStack(nn.Module):
@@ -53,19 +65,44 @@ class HarmonicStack(nn.Module):
 
 
 class SalienceUNet(nn.Module):
-    """Vocal F0 saliency from magnitude spectra (of a mixture or of separated vocals).
+    """Vocal F0 saliency from the separated vocals' magnitudes and the mixture's.
 
-    Input ``(batch, channels, frames, 1024)`` magnitudes, frames a multiple of 16; output
+    The vocals' harmonic stack (channels 0-5 of the U-Net's input) and the mixture's (6-11) are read
+    side by side: the mixture still holds the harmonics the separation removed or smeared.
+
+    Input: ``vocals`` and ``mixture``, each ``(batch, channels, frames, 1024)`` magnitudes (any
+    channel count: each is averaged over its channels), frames a multiple of 16. Output
     ``(batch, frames, 320)`` saliency in ``[0, 1]``.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.stack = HarmonicStack()
-        self.unet = UNet(len(HARMONICS), 1, widths=SALIENCE_WIDTHS, dropout_blocks=0)
+        self.unet = UNet(INPUT_CHANNELS, 1, widths=SALIENCE_WIDTHS, dropout_blocks=0)
 
-    def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
-        return self.unet(self.stack(magnitude))[:, 0]
+    def stack_inputs(self, vocals: torch.Tensor, mixture: torch.Tensor) -> torch.Tensor:
+        """``(batch, 12, frames, 320)``: the vocals' harmonic stack, then the mixture's."""
+        return torch.cat([self.stack(vocals), self.stack(mixture)], dim=1)
+
+    def forward(self, vocals: torch.Tensor, mixture: torch.Tensor) -> torch.Tensor:
+        return self.unet(self.stack_inputs(vocals, mixture))[:, 0]
+
+
+def widen_vocals_only_state(state: dict[str, torch.Tensor], *, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Tensors of a saliency network of an older ipysvs, which read the vocals' harmonic stack alone
+    (first layer ``(16, 6, 5, 5)``), with zero weights for the mixture's stack (``(16, 12, 5, 5)``):
+    the network then computes exactly what it did. Any other state is returned as it is.
+
+    Args:
+        state: tensor name -> tensor; the saliency network's names start with ``prefix``.
+    """
+    key = prefix + FIRST_LAYER_WEIGHT
+    weight = state.get(key)
+    if weight is None or weight.ndim != 4 or weight.shape[1] != len(HARMONICS):
+        return state
+    widened = weight.new_zeros(weight.shape[0], INPUT_CHANNELS, *weight.shape[2:])
+    widened[:, : len(HARMONICS)] = weight
+    return state | {key: widened}
 
 
 def render_harmonics(hz: torch.Tensor, weight: torch.Tensor, *, bins: int = MODEL_BINS) -> torch.Tensor:

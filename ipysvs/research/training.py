@@ -37,6 +37,7 @@ from ..errors import ParameterError
 from ..f0 import decode_salience, frame_f0, salience_target
 from ..models.joint import JointModel
 from ..models.refiner import STAGE_WIDTHS, framewise_error_db, masked_error_energy, stem_l1
+from ..models.salience import widen_vocals_only_state
 from ..models.unet import FRAME_MULTIPLE
 from ..pitch import salience_trajectory, song_salience
 from ..progress import Progress
@@ -306,14 +307,16 @@ class CropSampler:
         return augment(crop, self.augmentations, self.rng), song, start
 
 
-def salience_batch(sampler: CropSampler, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs ``(size, 2, frames, 1024)`` pretrained-vocal magnitudes and targets ``(size, frames, 320)``."""
-    inputs, targets = [], []
+def salience_batch(sampler: CropSampler, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inputs ``(size, 1, frames, 1024)`` pretrained-vocal and mixture magnitudes (channel means, as
+    the network reads them) and targets ``(size, frames, 320)``."""
+    vocals, mixtures, targets = [], [], []
     for _ in range(size):
-        crop, _, _ = sampler.crop(("vocals_pretrained",))
-        inputs.append(crop.magnitudes["vocals_pretrained"].expand(2, -1, -1))
+        crop, _, _ = sampler.crop(("vocals_pretrained", "mixture"))
+        vocals.append(crop.magnitudes["vocals_pretrained"])
+        mixtures.append(crop.magnitudes["mixture"])
         targets.append(torch.from_numpy(salience_target(crop.f0_hz.numpy())))
-    return torch.stack(inputs), torch.stack(targets)
+    return torch.stack(vocals), torch.stack(mixtures), torch.stack(targets)
 
 
 @dataclass
@@ -519,7 +522,7 @@ def refiner_loss(
     mixture = batch["mixture"]
     with torch.no_grad():
         ratio = model.pretrained_ratio(mixture)
-        salience = model.salience(ratio * mixture).numpy()
+        salience = model.salience(ratio * mixture, mixture).numpy()
         decoded = [decode_salience(row) for row in salience]
         estimate = (
             torch.from_numpy(np.stack([d[0] for d in decoded]).astype(np.float32)),
@@ -565,9 +568,9 @@ def validate_refiner(
         }
 
 
-def salience_loss(model: JointModel, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    inputs, targets = batch
-    return functional.binary_cross_entropy(model.salience(inputs).clamp(1e-6, 1 - 1e-6), targets)
+def salience_loss(model: JointModel, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    vocals, mixture, targets = batch
+    return functional.binary_cross_entropy(model.salience(vocals, mixture).clamp(1e-6, 1 - 1e-6), targets)
 
 
 def trained_networks(model: JointModel, stage: str, config: TrainingConfig) -> list[nn.Module]:
@@ -703,8 +706,10 @@ def _validation(model: JointModel, stage: str, config: TrainingConfig, features:
     songs = load_features(Path(config.data), validation, features, Separator(), include=True)
     scores = []
     for song in songs:
-        vocals = song.magnitudes["vocals_pretrained"].float().unsqueeze(0).expand(2, -1, -1)
-        trajectory = salience_trajectory(song_salience(model.salience, vocals))
+        vocals, mixture = (
+            song.magnitudes[name].float().unsqueeze(0) for name in ("vocals_pretrained", "mixture")
+        )
+        trajectory = salience_trajectory(song_salience(model.salience, vocals, mixture))
         scores.append(
             mir_eval.melody.evaluate(trajectory.times, song.f0_hz.numpy(), trajectory.times, trajectory.hz)
         )
@@ -715,7 +720,7 @@ def start_from(model: JointModel, path: Path) -> None:
     """Copy the trained networks of a ``pitch.safetensors`` into ``model``: its saliency network, and
     the refiner stages the file has (an older ipysvs' file has a saliency network only, or a
     one-stage refiner, whose tensors become stage 0; the stages it lacks stay untrained: they change
-    nothing).
+    nothing; an older saliency network that read the vocals alone gets zero weights for the mixture).
 
     Raises:
         WeightsError: the file is unreadable or holds no fitting saliency network or refiner stage.
@@ -723,7 +728,7 @@ def start_from(model: JointModel, path: Path) -> None:
     from ..errors import WeightsError
     from ..models.joint import read_shipped_state
 
-    state = read_shipped_state(path)
+    state = widen_vocals_only_state(read_shipped_state(path), prefix="salience.")
     one_stage = {k: v for k, v in state.items() if k.startswith("refiner.unet.")}
     state |= {k.replace("refiner.", "refiner.stages.0.", 1): v for k, v in one_stage.items()}
     parts = {"salience": model.salience} | {
