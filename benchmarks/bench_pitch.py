@@ -14,11 +14,13 @@ For each validation song (clips of one singer and song, concatenated):
 With ``--seeds 0-7`` also the demo songs of those seeds (30 s, 44.1 kHz stereo, full band; their
 synthesised F0 is the truth; the refiner and saliency network never trained on seeds below 900): F0
 accuracy of both trackers on the same separated (stereo, averaged to mono) vocals and the time per
-second of audio. ``--skip-mir1k`` leaves MIR-1K out.
+second of audio. ``--skip-mir1k`` leaves MIR-1K out. ``--also`` scores the saliency networks of other
+``pitch.safetensors`` files on the same separated vocals, side by side in the same run.
 
 Usage:
     python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--seeds 0-7]
-        [--skip-mir1k] [--f0-only] [--crepe] [--weights pitch.safetensors] [--out CSV]
+        [--skip-mir1k] [--f0-only] [--crepe] [--weights pitch.safetensors] [--also pitch.safetensors ...]
+        [--out CSV]
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from ipysvs import audio as audio_io
 from ipysvs.conditioned import ConditionedSeparator
 from ipysvs.demo import demo_song
 from ipysvs.f0 import Trajectory, frame_f0
-from ipysvs.models.joint import default_joint_model
+from ipysvs.models.joint import JointModel, default_joint_model, load_joint_model
 from ipysvs.pitch import salience_trajectory, song_salience
 from ipysvs.research.benchmarking import use_weights
 from ipysvs.research.datasets import VALIDATION_SINGERS, Labels, first_per_singer, group_songs, read_clips
@@ -95,7 +97,23 @@ def frame_grid_scores(labels: Labels, n_frames: int) -> dict[str, float]:
     return melody_scores(labels, Trajectory(times, hz))
 
 
-def evaluate_song(song, *, crepe: bool, sdr: bool) -> dict[str, float | str]:
+def our_f0(model: JointModel, collector: VocalFrames) -> tuple[Trajectory, float]:
+    """The F0 that ``model``'s saliency network reads off a separation's collected frames, and the
+    seconds it took."""
+    started = time.perf_counter()
+    salience = song_salience(model.salience, collector.magnitude, collector.mixture_magnitude)
+    return salience_trajectory(salience), time.perf_counter() - started
+
+
+def score_others(row: dict, others: dict[str, JointModel], collector: VocalFrames, labels: Labels) -> None:
+    """Add to ``row`` the melody scores of each other network on the same separation, keyed by its label."""
+    for label, model in others.items():
+        trajectory, _ = our_f0(model, collector)
+        for key, value in melody_scores(labels, trajectory).items():
+            row[f"{label}_{key}"] = value
+
+
+def evaluate_song(song, *, crepe: bool, sdr: bool, others: dict[str, JointModel]) -> dict[str, float | str]:
     track = song.load()
     mixture, sr = track.mixture, track.sr
     separator, model = default_separator(), default_joint_model()
@@ -105,15 +123,12 @@ def evaluate_song(song, *, crepe: bool, sdr: bool) -> dict[str, float | str]:
     collector = VocalFrames()
     vocals = separator.separate_channels(mixture[np.newaxis], sr, collector=collector)[0]
     row["separation_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    trajectory = salience_trajectory(
-        song_salience(model.salience, collector.magnitude, collector.mixture_magnitude)
-    )
-    row["f0_s"] = time.perf_counter() - started
+    trajectory, row["f0_s"] = our_f0(model, collector)
 
     labels = track.labels
     for key, value in melody_scores(labels, trajectory).items():
         row[f"ours_{key}"] = value
+    score_others(row, others, collector, labels)
     for key, value in frame_grid_scores(labels, len(trajectory)).items():
         row[f"grid_{key}"] = value
     if crepe:
@@ -146,7 +161,9 @@ def evaluate_song(song, *, crepe: bool, sdr: bool) -> dict[str, float | str]:
     return row
 
 
-def evaluate_demo(seed: int, seconds: float, *, crepe: bool) -> dict[str, float | str]:
+def evaluate_demo(
+    seed: int, seconds: float, *, crepe: bool, others: dict[str, JointModel]
+) -> dict[str, float | str]:
     """F0 accuracy (ours and, with ``crepe``, torchcrepe 'full') and timing on one demo song."""
     song = demo_song(seconds=seconds, seed=seed)
     name = f"demo-{seed}"
@@ -156,14 +173,11 @@ def evaluate_demo(seed: int, seconds: float, *, crepe: bool) -> dict[str, float 
     collector = VocalFrames()
     vocals = separator.separate_channels(song.mixture, song.sr, collector=collector)
     row["separation_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    trajectory = salience_trajectory(
-        song_salience(model.salience, collector.magnitude, collector.mixture_magnitude)
-    )
-    row["f0_s"] = time.perf_counter() - started
+    trajectory, row["f0_s"] = our_f0(model, collector)
     labels = Labels(song.f0_times, song.f0_hz, song.f0_hz > 0)
     for key, value in melody_scores(labels, trajectory).items():
         row[f"ours_{key}"] = value
+    score_others(row, others, collector, labels)
     for key, value in frame_grid_scores(labels, len(trajectory)).items():
         row[f"grid_{key}"] = value
     if crepe:
@@ -200,9 +214,18 @@ def main() -> None:
         type=Path,
         help="a pitch.safetensors to measure instead of the shipped one (a training run's export)",
     )
+    parser.add_argument(
+        "--also",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="PITCH_SAFETENSORS",
+        help="saliency networks of other pitch.safetensors, scored on the same separated vocals in this run",
+    )
     args = parser.parse_args()
     if args.weights is not None:
         use_weights(args.weights)
+    others = {f"also{index}": load_joint_model(path) for index, path in enumerate(args.also, 1)}
     songs = [] if args.skip_mir1k else group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))
     songs = first_per_singer(songs, args.per_singer)
     if args.precompute_crepe:
@@ -210,8 +233,12 @@ def main() -> None:
             precompute_crepe(song)
             print(f"crepe cached: {song.name}", flush=True)
         return
-    jobs = [partial(evaluate_song, song, crepe=args.crepe, sdr=not args.f0_only) for song in songs]
-    jobs += [partial(evaluate_demo, seed, args.seconds, crepe=args.crepe) for seed in args.seeds]
+    jobs = [
+        partial(evaluate_song, song, crepe=args.crepe, sdr=not args.f0_only, others=others) for song in songs
+    ]
+    jobs += [
+        partial(evaluate_demo, seed, args.seconds, crepe=args.crepe, others=others) for seed in args.seeds
+    ]
     rows = []
     for index, job in enumerate(jobs, 1):
         rows.append(job())
@@ -249,13 +276,23 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         else "demo songs"
     )
     print(f"\n{len(rows)} {where}, {minutes:.1f} min; {date.today()}")
-    systems = {"ours": "ours", "crepe": "torchcrepe full", "grid": "true F0 on our frames"}
-    if not args.crepe:
-        del systems["crepe"]
+    systems = {"ours": "ours"} | ({"crepe": "torchcrepe full"} if args.crepe else {})
+    for index, path in enumerate(args.also, 1):
+        systems[f"also{index}"] = f"ours, --also {index}"
+        print(f"--also {index}: {path}")
+    systems["grid"] = "true F0 on our frames"
     print("F0 (mean over songs, %):  " + "  ".join(f"{k[3:].upper():>5}" for k in MELODY_METRICS))
     for system, label in systems.items():
         print(f"  {label:<23}" + "  ".join(f"{100 * mean(f'{system}_{k}'):5.1f}" for k in MELODY_METRICS))
     print("  (the last row is the ceiling of any F0 on the model's 23 ms frames, scored the same way)")
+    for index in range(1, len(args.also) + 1):
+        counts = []
+        for metric in ("RPA", "OA"):
+            key = next(k for k in MELODY_METRICS if k[3:].upper() == metric)
+            higher = sum(float(r[f"also{index}_{key}"]) > float(r[f"ours_{key}"]) for r in rows)
+            lower = sum(float(r[f"also{index}_{key}"]) < float(r[f"ours_{key}"]) for r in rows)
+            counts.append(f"{metric} higher on {higher}, lower on {lower}")
+        print(f"  --also {index} against ours, of {len(rows)} songs: " + "; ".join(counts))
     separation_s, f0_s = (sum(float(r[k]) for r in rows) for k in ("separation_s", "f0_s"))
     per_second = 60 * minutes
     print(
