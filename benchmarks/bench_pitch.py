@@ -18,9 +18,9 @@ second of audio. ``--skip-mir1k`` leaves MIR-1K out. ``--also`` scores the salie
 ``pitch.safetensors`` files on the same separated vocals, side by side in the same run.
 
 Usage:
-    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--seeds 0-7]
-        [--skip-mir1k] [--f0-only] [--crepe] [--weights pitch.safetensors] [--also pitch.safetensors ...]
-        [--out CSV]
+    python benchmarks/bench_pitch.py [--data ../shared/data/mir1k] [--per-singer N] [--singers S ...]
+        [--seeds 0-7] [--skip-mir1k] [--f0-only] [--crepe] [--weights pitch.safetensors]
+        [--also pitch.safetensors ...] [--out CSV]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ipysvs import audio as audio_io
 from ipysvs.conditioned import ConditionedSeparator
 from ipysvs.demo import demo_song
 from ipysvs.f0 import Trajectory, frame_f0
+from ipysvs.files import replace_atomically
 from ipysvs.models.joint import JointModel, default_joint_model, load_joint_model
 from ipysvs.pitch import salience_trajectory, song_salience
 from ipysvs.research.benchmarking import use_weights
@@ -77,15 +78,17 @@ def crepe_f0(vocals: np.ndarray, sr: int, cache: Path) -> tuple[np.ndarray, np.n
     hz = np.where(periodicity[0].numpy() >= CREPE_THRESHOLD, pitch[0].numpy(), 0.0)
     times = np.arange(hz.size) * CREPE_HOP / CREPE_RATE
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, times=times, hz=hz)
+    replace_atomically(cache, lambda temporary: np.savez(temporary, times=times, hz=hz))  # never half written
     return times, hz
 
 
 def precompute_crepe(song) -> None:
-    """Only separate the song and run (and cache) torchcrepe on its vocals."""
+    """Only separate the song and run (and cache) torchcrepe on its vocals, unless its cache holds them."""
     track = song.load()
-    vocals = default_separator().separate_channels(track.mixture[np.newaxis], track.sr)[0]
-    crepe_f0(vocals, track.sr, CREPE_CACHE / f"{track.name}.npz")
+    cache = CREPE_CACHE / f"{track.name}.npz"
+    if not cache.is_file():
+        vocals = default_separator().separate_channels(track.mixture[np.newaxis], track.sr)[0]
+        crepe_f0(vocals, track.sr, cache)
 
 
 def frame_grid_scores(labels: Labels, n_frames: int) -> dict[str, float]:
@@ -200,6 +203,13 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-singer", type=int, help="only the first N songs of each validation singer")
+    parser.add_argument(
+        "--singers",
+        nargs="+",
+        choices=VALIDATION_SINGERS,
+        default=list(VALIDATION_SINGERS),
+        help="only these validation singers (e.g. to run --precompute-crepe in two processes)",
+    )
     parser.add_argument("--crepe", action="store_true", help="also run torchcrepe 'full' (slow on a CPU)")
     parser.add_argument("--precompute-crepe", action="store_true", help="only run and cache torchcrepe")
     parser.add_argument("--seeds", type=_seed_range, default=(), help="demo seeds too, e.g. 0-7")
@@ -226,7 +236,7 @@ def main() -> None:
     if args.weights is not None:
         use_weights(args.weights)
     others = {f"also{index}": load_joint_model(path) for index, path in enumerate(args.also, 1)}
-    songs = [] if args.skip_mir1k else group_songs(read_clips(args.data, singers=VALIDATION_SINGERS))
+    songs = [] if args.skip_mir1k else group_songs(read_clips(args.data, singers=tuple(args.singers)))
     songs = first_per_singer(songs, args.per_singer)
     if args.precompute_crepe:
         for song in songs:
@@ -270,11 +280,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
         return statistics.fmean(float(r[key]) for r in rows)
 
     minutes = sum(float(r["duration_s"]) for r in rows) / 60
-    where = (
-        f"validation songs ({', '.join(VALIDATION_SINGERS)})"
-        if rows[0]["domain"] == "mir1k"
-        else "demo songs"
-    )
+    where = f"validation songs ({', '.join(args.singers)})" if rows[0]["domain"] == "mir1k" else "demo songs"
     print(f"\n{len(rows)} {where}, {minutes:.1f} min; {date.today()}")
     systems = {"ours": "ours"} | ({"crepe": "torchcrepe full"} if args.crepe else {})
     for index, path in enumerate(args.also, 1):
