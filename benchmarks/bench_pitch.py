@@ -293,8 +293,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
     print("  (the last row is the ceiling of any F0 on the model's 23 ms frames, scored the same way)")
     for index in range(1, len(args.also) + 1):
         counts = []
-        for metric in ("RPA", "OA"):
-            key = next(k for k in MELODY_METRICS if k[3:].upper() == metric)
+        for key in ("f0_rpa", "f0_oa"):
+            metric = key[3:].upper()
             higher = sum(float(r[f"also{index}_{key}"]) > float(r[f"ours_{key}"]) for r in rows)
             lower = sum(float(r[f"also{index}_{key}"]) < float(r[f"ours_{key}"]) for r in rows)
             counts.append(f"{metric} higher on {higher}, lower on {lower}")
